@@ -1,0 +1,53 @@
+import { INestApplication, RequestMethod } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { TallyConfig } from '@tally/config';
+import { AppModule } from './app.module';
+import { validationPipe } from './common/validation';
+
+/** Routes whose body is streamed by the handler itself (bulk imports), not parsed up front. */
+export const STREAMED_BODY = /^\/api\/campaigns\/[^/]+\/items\/?(\?|$)/;
+
+/** Builds the HTTP app exactly as production runs it; tests use the same function. */
+export async function createApp(config: TallyConfig, databaseUrl: string, opts: { logger?: boolean } = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, databaseUrl }), {
+    bodyParser: false,
+    bufferLogs: true,
+    logger: opts.logger === false ? false : undefined,
+  });
+  if (opts.logger !== false) app.useLogger(app.get(Logger));
+  configureApp(app, config);
+  await app.init();
+  return app;
+}
+
+export function configureApp(app: NestExpressApplication, config: TallyConfig): void {
+  app.set('trust proxy', 'loopback');
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, credentials: true });
+  const json = express.json({ limit: config.bodyLimit });
+  app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>
+    req.method === 'POST' && STREAMED_BODY.test(req.originalUrl) ? next() : json(req, res, next),
+  );
+  app.setGlobalPrefix('api', {
+    exclude: [
+      { path: 'health', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+  app.useGlobalPipes(validationPipe());
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Tally API')
+      .setDescription('Crowdsourcing marketplace for data labeling with consensus quality control')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
+}

@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { adminCommand, migrateCommand } from './commands/admin.command';
+
+const USAGE = `tally <command>
+
+  aggregate --answers FILE --method M [--gold FILE] [--out FILE] [--json] [--type T]
+                         aggregate crowd answers (see README: The CLI)
+  admin create --email E --password P [--name N]
+                         create the first admin (or give an existing user the admin role)
+  migrate                apply database migrations (DATABASE_URL or the embedded database)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'aggregate': {
+      // Loaded lazily: the consensus CLI must start fast and never pays for Nest.
+      const { aggregateCommand } = await import('./commands/aggregate.command');
+      return aggregateCommand(rest);
+    }
+    case 'admin':
+      return adminCommand(rest);
+    case 'migrate':
+      return migrateCommand();
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

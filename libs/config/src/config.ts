@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * Tally's one typed configuration, read from the environment once and validated at boot.
+ * No other module reads process.env. Every setting is optional: with none, Tally runs on the
+ * embedded PostgreSQL under ./data on port 3000.
+ */
+export interface TallyConfig {
+  /** HTTP port of the API (PORT, default 3000). */
+  port: number;
+  /** Folder of the embedded PostgreSQL and local secrets (DATA_DIR, default ./data). */
+  dataDir: string;
+  /** A PostgreSQL server instead of the embedded one (DATABASE_URL). */
+  databaseUrl?: string;
+  /** Distributed background work through BullMQ (REDIS_URL). */
+  redisUrl?: string;
+  /** Signing secret for access tokens (JWT_SECRET; generated and kept in DATA_DIR when absent). */
+  jwtSecret: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Lifetime of an access token in seconds (JWT_ACCESS_TTL, default 900). */
+  accessTokenTtlSeconds: number;
+  /** Lifetime of a refresh token in seconds (JWT_REFRESH_TTL, default 30 days). */
+  refreshTokenTtlSeconds: number;
+  /** First admin, created at boot when both are set (ADMIN_EMAIL, ADMIN_PASSWORD). */
+  adminEmail?: string;
+  adminPassword?: string;
+  /** How often the in-process background sweeps run (SWEEP_INTERVAL_MS, default 5000; 0 = off). */
+  sweepIntervalMs: number;
+  /** Run background sweeps inside the API process (RUN_BACKGROUND, default true). */
+  runBackground: boolean;
+  /** Largest accepted request body (BODY_LIMIT, default 50mb; imports stream above this). */
+  bodyLimit: string;
+  /** Allowed browser origins, comma separated (CORS_ORIGINS; default: same origin only). */
+  corsOrigins: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  stripeSecretKey?: string;
+  stripeWebhookSecret?: string;
+  stripeApiBase?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads and validates the configuration; throws ConfigError listing every problem at once. */
+export function loadConfig(env: Env = process.env): TallyConfig {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const raw = env[name];
+    if (!raw) return undefined;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) problems.push(`${name} must use ${protocols.join(' or ')} (got ${u.protocol})`);
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+    }
+    return raw;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+
+  const dataDir = resolve(env.DATA_DIR || './data');
+  const logLevel = (env.LOG_LEVEL || 'info') as TallyConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  if ((env.ADMIN_EMAIL && !env.ADMIN_PASSWORD) || (!env.ADMIN_EMAIL && env.ADMIN_PASSWORD)) {
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (env.ADMIN_PASSWORD && env.ADMIN_PASSWORD.length < 10) problems.push('ADMIN_PASSWORD must have at least 10 characters');
+  if (env.JWT_SECRET !== undefined && env.JWT_SECRET.length < 32) problems.push('JWT_SECRET must have at least 32 characters');
+
+  const config: TallyConfig = {
+    port: int('PORT', 3000, 0, 65535),
+    dataDir,
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    jwtSecret: env.JWT_SECRET || '',
+    jwtIssuer: env.JWT_ISSUER || 'tally',
+    jwtAudience: env.JWT_AUDIENCE || 'tally-api',
+    accessTokenTtlSeconds: int('JWT_ACCESS_TTL', 900, 30, 86400),
+    refreshTokenTtlSeconds: int('JWT_REFRESH_TTL', 30 * 86400, 300, 365 * 86400),
+    adminEmail: env.ADMIN_EMAIL?.trim().toLowerCase() || undefined,
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    sweepIntervalMs: int('SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
+    runBackground: bool('RUN_BACKGROUND', true),
+    bodyLimit: env.BODY_LIMIT || '50mb',
+    corsOrigins: (env.CORS_ORIGINS || '').split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel,
+    stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+    stripeApiBase: url('STRIPE_API_BASE', ['http:', 'https:']),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  if (!config.jwtSecret) config.jwtSecret = localSecret(dataDir, 'jwt-secret');
+  return Object.freeze(config);
+}
+
+/** A random secret kept in DATA_DIR so tokens survive a restart of a zero-setup install. */
+function localSecret(dataDir: string, name: string): string {
+  const file = join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+/** The configuration with secrets masked, for logs. */
+export function describeConfig(config: TallyConfig): Record<string, unknown> {
+  const mask = (v?: string) => (v ? '***' : undefined);
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@'),
+    jwtSecret: '***',
+    adminPassword: mask(config.adminPassword),
+    stripeSecretKey: mask(config.stripeSecretKey),
+    stripeWebhookSecret: mask(config.stripeWebhookSecret),
+  };
+}
