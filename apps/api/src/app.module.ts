@@ -5,12 +5,24 @@ import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { AuditModule } from '@tally/audit';
 import { AuthModule } from '@tally/auth';
+import { CampaignsModule } from '@tally/campaigns';
 import { ConfigModule, TallyConfig } from '@tally/config';
 import { dataSourceOptions } from '@tally/database';
+import { PaymentsModule } from '@tally/payments';
+import { WorkModule } from '@tally/work';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AuthController } from './auth/auth.controller';
+import { AdminCampaignsController } from './campaigns/admin-campaigns.controller';
+import { CampaignItemsController } from './campaigns/campaign-items.controller';
+import { CampaignsController } from './campaigns/campaigns.controller';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { HealthController } from './health/health.controller';
+import { AdminLedgerController } from './money/admin-ledger.controller';
+import { FundingController } from './money/funding.controller';
+import { MyMoneyController } from './money/my-money.controller';
+import { AdminAssignmentsController } from './admin/admin-assignments.controller';
+import { ReviewController } from './review/review.controller';
+import { WorkController } from './work/work.controller';
 
 export interface AppOptions {
   config: TallyConfig;
@@ -40,8 +52,11 @@ export class AppModule {
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), autoLoadEntities: true }),
         AuditModule,
         AuthModule,
+        PaymentsModule,
+        CampaignsModule,
+        WorkModule.forRoot(),
       ],
-      controllers: [HealthController, AuthController, AdminUsersController],
+      controllers: [HealthController, AuthController, AdminUsersController, CampaignsController, CampaignItemsController, AdminCampaignsController, WorkController, ReviewController, AdminAssignmentsController, FundingController, MyMoneyController, AdminLedgerController],
       providers: [{ provide: APP_FILTER, useClass: GlobalExceptionFilter }],
     };
   }

@@ -8,9 +8,13 @@ import { Logger } from 'nestjs-pino';
 import { TallyConfig } from '@tally/config';
 import { AppModule } from './app.module';
 import { validationPipe } from './common/validation';
+import { serveWebUi } from './web-ui';
 
 /** Routes whose body is streamed by the handler itself (bulk imports), not parsed up front. */
 export const STREAMED_BODY = /^\/api\/campaigns\/[^/]+\/items\/?(\?|$)/;
+
+/** Routes that need the body as raw bytes (Stripe webhook signature verification). */
+export const RAW_BODY = /^\/api\/stripe\/webhook\/?(\?|$)/;
 
 /** Builds the HTTP app exactly as production runs it; tests use the same function. */
 export async function createApp(config: TallyConfig, databaseUrl: string, opts: { logger?: boolean } = {}): Promise<INestApplication> {
@@ -28,10 +32,17 @@ export async function createApp(config: TallyConfig, databaseUrl: string, opts: 
 export function configureApp(app: NestExpressApplication, config: TallyConfig): void {
   app.set('trust proxy', 'loopback');
   app.use(helmet({ contentSecurityPolicy: false }));
+  serveWebUi(app); // the browser UI (dist/web) at /, with an SPA fallback outside /api
   app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, credentials: true });
   const json = express.json({ limit: config.bodyLimit });
+  // Stripe signs the exact bytes it sends: the webhook gets the raw body, never re-serialised JSON.
+  const raw = express.raw({ type: () => true, limit: '1mb' });
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>
-    req.method === 'POST' && STREAMED_BODY.test(req.originalUrl) ? next() : json(req, res, next),
+    req.method === 'POST' && STREAMED_BODY.test(req.originalUrl)
+      ? next()
+      : req.method === 'POST' && RAW_BODY.test(req.originalUrl)
+        ? raw(req, res, next)
+        : json(req, res, next),
   );
   app.setGlobalPrefix('api', {
     exclude: [

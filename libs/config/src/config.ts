@@ -39,6 +39,14 @@ export interface TallyConfig {
   stripeSecretKey?: string;
   stripeWebhookSecret?: string;
   stripeApiBase?: string;
+  /** Timeout of one Stripe API request in ms (STRIPE_TIMEOUT_MS, default 20000). */
+  stripeTimeoutMs: number;
+  /** Platform fee in basis points of each reward and bonus (PLATFORM_FEE_BPS, default 2000 = 20%, 0..10000). */
+  platformFeeBps: number;
+  /** Smallest worker payable paid out, minor units (PAYOUT_MINIMUM_MINOR, default 500). */
+  payoutMinimumMinor: number;
+  /** Where browsers reach Tally, for Stripe's return links (PUBLIC_URL, default http://localhost:PORT). */
+  publicUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +99,8 @@ export function loadConfig(env: Env = process.env): TallyConfig {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
   if (env.ADMIN_PASSWORD && env.ADMIN_PASSWORD.length < 10) problems.push('ADMIN_PASSWORD must have at least 10 characters');
+  if (env.STRIPE_SECRET_KEY && !/^(sk|rk)_/.test(env.STRIPE_SECRET_KEY)) problems.push('STRIPE_SECRET_KEY must be a secret key (sk_... or rk_...)');
+  if (env.STRIPE_WEBHOOK_SECRET && !env.STRIPE_WEBHOOK_SECRET.startsWith('whsec_')) problems.push('STRIPE_WEBHOOK_SECRET must start with whsec_');
   if (env.JWT_SECRET !== undefined && env.JWT_SECRET.length < 32) problems.push('JWT_SECRET must have at least 32 characters');
 
   const config: TallyConfig = {
@@ -113,7 +123,12 @@ export function loadConfig(env: Env = process.env): TallyConfig {
     stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
     stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
     stripeApiBase: url('STRIPE_API_BASE', ['http:', 'https:']),
+    stripeTimeoutMs: int('STRIPE_TIMEOUT_MS', 20000, 100, 120000),
+    platformFeeBps: int('PLATFORM_FEE_BPS', 2000, 0, 10000),
+    payoutMinimumMinor: int('PAYOUT_MINIMUM_MINOR', 500, 1, 100_000_000),
+    publicUrl: '',
   };
+  config.publicUrl = (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   if (problems.length) throw new ConfigError(problems);
   if (!config.jwtSecret) config.jwtSecret = localSecret(dataDir, 'jwt-secret');
   return Object.freeze(config);

@@ -1,0 +1,78 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentUser, Principal, Roles } from '@tally/auth';
+import {
+  ClaimTaskUseCase,
+  ListMyAssignmentsUseCase,
+  ListOpenCampaignsUseCase,
+  ReturnTaskUseCase,
+  SubmitAnswerUseCase,
+} from '@tally/work';
+import { PageQuery } from '../admin/admin-users.controller';
+import {
+  ClaimDto,
+  MyAssignmentsQueryDto,
+  SubmitAnswerDto,
+  toClaimDto,
+  toOpenCampaignDto,
+  toWorkerAssignmentDetailDto,
+  toWorkerAssignmentDto,
+  WorkerAssignmentDetailDto,
+  WorkerAssignmentDto,
+} from './work.dto';
+
+/** The worker's side of the marketplace: find work, claim, answer, return, look back. */
+@ApiTags('work')
+@ApiBearerAuth()
+@Roles('worker')
+@Controller('work')
+export class WorkController {
+  constructor(
+    private readonly openCampaigns: ListOpenCampaignsUseCase,
+    private readonly claimTask: ClaimTaskUseCase,
+    private readonly submitAnswer: SubmitAnswerUseCase,
+    private readonly returnTask: ReturnTaskUseCase,
+    private readonly myAssignments: ListMyAssignmentsUseCase,
+  ) {}
+
+  @Get('campaigns')
+  async campaigns(@CurrentUser() me: Principal, @Query() q: PageQuery) {
+    const page = await this.openCampaigns.execute({ workerId: me.id, limit: q.limit, offset: q.offset });
+    return { ...page, items: page.items.map(toOpenCampaignDto) };
+  }
+
+  @Post('campaigns/:id/claim')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ClaimDto })
+  @ApiConflictResponse({ description: 'NO_TASK_AVAILABLE (nothing left for you now) or CAMPAIGN_NOT_OPEN' })
+  async claim(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<ClaimDto> {
+    return toClaimDto(await this.claimTask.execute({ workerId: me.id, campaignId: id }));
+  }
+
+  @Post('assignments/:id/submit')
+  @HttpCode(200)
+  @ApiOkResponse({ type: WorkerAssignmentDto, description: 'the stored assignment; a retried submit returns the same body' })
+  async submit(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: SubmitAnswerDto): Promise<WorkerAssignmentDto> {
+    const { assignment } = await this.submitAnswer.execute({ workerId: me.id, assignmentId: id, answer: dto.answer, durationMs: dto.durationMs });
+    return toWorkerAssignmentDto(assignment);
+  }
+
+  @Post('assignments/:id/return')
+  @HttpCode(200)
+  @ApiOkResponse({ type: WorkerAssignmentDto })
+  async giveBack(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<WorkerAssignmentDto> {
+    return toWorkerAssignmentDto(await this.returnTask.execute({ workerId: me.id, assignmentId: id }));
+  }
+
+  @Get('assignments')
+  async list(@CurrentUser() me: Principal, @Query() q: MyAssignmentsQueryDto) {
+    const page = await this.myAssignments.list({ workerId: me.id, status: q.status, campaignId: q.campaignId, limit: q.limit, offset: q.offset });
+    return { ...page, items: page.items.map(toWorkerAssignmentDto) };
+  }
+
+  @Get('assignments/:id')
+  @ApiOkResponse({ type: WorkerAssignmentDetailDto })
+  async get(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<WorkerAssignmentDetailDto> {
+    return toWorkerAssignmentDetailDto(await this.myAssignments.get(me.id, id));
+  }
+}

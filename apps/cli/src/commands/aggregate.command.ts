@@ -1,0 +1,418 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import {
+  aggregateBoxes,
+  aggregateMultiLabel,
+  aggregateSpans,
+  aggregateText,
+  type Box,
+  buildCrowd,
+  CATEGORICAL_METHODS,
+  type CategoricalMethod,
+  compareLabels,
+  ConsensusError,
+  createEstimator,
+  evaluateBoxes,
+  evaluateSpans,
+  type FusedBox,
+  isCategoricalMethod,
+  iou,
+  type MultiLabelAnswer,
+  normalizedEditDistance,
+  type RepeatPolicy,
+  type Span,
+  type SpanAnswer,
+  type WorkerBoxes,
+} from '@tally/consensus';
+import { CsvError, readCsvColumns } from './csv-columns';
+import { parseFlags } from './flags';
+
+const TYPES = ['categorical', 'multi-label', 'boxes', 'spans', 'text'] as const;
+type AnswerType = (typeof TYPES)[number];
+
+export const AGGREGATE_USAGE = `tally aggregate --answers FILE --method M [--gold FILE] [--out FILE] [--json] [--type T] [--repeats P]
+
+  --type categorical (default)  answers CSV "task,worker,label", gold CSV "task,label"
+         multi-label            JSONL {"task","worker","labels":[...]}; gold {"task","labels":[...]}
+         boxes                  JSONL {"task","worker","boxes":[{"x","y","w","h","label"}]}; gold {"task","boxes":[...]}
+         spans                  JSONL {"task","worker","spans":[{"start","end","label"}],"length"?}; gold {"task","spans":[...]}
+         text                   JSONL {"task","worker","text"}; gold {"task","text"}
+  --method ${CATEGORICAL_METHODS.join(' | ')}
+         (boxes: mv = equal weights, anything else = reliability-weighted; text: medoid, method ignored)
+  --repeats keep | first | last   a worker answering a task twice (default keep: both count)
+  --out FILE    categorical: CSV task,label,confidence; other types: JSONL
+  --json        print one JSON object instead of lines
+  --gold is only used to score the result, never to fit it.`;
+
+/**
+ * `tally aggregate`: reads crowd answers, aggregates them with one method and prints a summary;
+ * with `--gold` the last line printed is `accuracy: 0.XXXX` (categorical and multi-label) or the
+ * box / span / text scores. Returns the process exit code (0 ok, 1 failure, 2 usage error).
+ */
+export async function aggregateCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv);
+  if (flags.help !== undefined || argv.length === 0) {
+    console.log(AGGREGATE_USAGE);
+    return argv.length === 0 ? 2 : 0;
+  }
+  const answers = flags.answers;
+  const method = flags.method ?? 'auto';
+  const type = (flags.type ?? 'categorical') as AnswerType;
+  const repeats = (flags.repeats ?? 'keep') as RepeatPolicy;
+  if (!answers || answers === 'true') return usage('--answers FILE is required');
+  if (!(TYPES as readonly string[]).includes(type)) return usage(`--type must be one of ${TYPES.join(', ')}`);
+  if (!isCategoricalMethod(method)) return usage(`--method must be one of ${CATEGORICAL_METHODS.join(', ')}`);
+  if (!['keep', 'first', 'last'].includes(repeats)) return usage('--repeats must be keep, first or last');
+  const json = flags.json !== undefined && flags.json !== 'false';
+  const opts: RunOptions = { answers, method, gold: flags.gold, out: flags.out, json, repeats };
+  try {
+    switch (type) {
+      case 'categorical':
+        return runCategorical(opts);
+      case 'multi-label':
+        return runMultiLabel(opts);
+      case 'boxes':
+        return runBoxes(opts);
+      case 'spans':
+        return runSpans(opts);
+      case 'text':
+        return runText(opts);
+    }
+  } catch (err) {
+    if (err instanceof CsvError || err instanceof ConsensusError || err instanceof InputError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.error(`tally aggregate: ${(err as Error).message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+interface RunOptions {
+  answers: string;
+  method: CategoricalMethod;
+  gold?: string;
+  out?: string;
+  json: boolean;
+  repeats: RepeatPolicy;
+}
+
+class InputError extends Error {}
+
+function usage(message: string): number {
+  console.error(`tally aggregate: ${message}\n\n${AGGREGATE_USAGE}`);
+  return 2;
+}
+
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const fmt = (x: number) => x.toFixed(4);
+
+/** Quotes a CSV field when it needs it. */
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function runCategorical(o: RunOptions): number {
+  const csv = readCsvColumns(o.answers, ['task', 'worker', 'label']);
+  const { task, worker, label } = csv.columns;
+  // classes in compareLabels order: the documented tie-break order
+  const classes = [...label.values].sort(compareLabels);
+  const rank = new Int32Array(label.values.length);
+  label.values.forEach((v, i) => (rank[i] = classes.indexOf(v)));
+  const codes = new Int32Array(csv.rows);
+  for (let i = 0; i < csv.rows; i++) codes[i] = rank[label.codes[i]];
+  const crowd = buildCrowd({ tasks: task.values, workers: worker.values, classes, task: task.codes, worker: worker.codes, label: codes }, o.repeats);
+  const t0 = process.hrtime.bigint();
+  const fit = createEstimator(o.method).fit(crowd);
+  const fitSeconds = seconds(t0);
+  if (o.out) {
+    const lines = ['task,label,confidence'];
+    for (let t = 0; t < fit.tasks.length; t++) lines.push(`${csvField(fit.tasks[t])},${csvField(fit.labels[t])},${fit.confidence[t].toFixed(6)}`);
+    writeFileSync(o.out, lines.join('\n') + '\n');
+  }
+  let accuracy: number | null = null;
+  if (o.gold) {
+    const g = readCsvColumns(o.gold, ['task', 'label']);
+    const taskIx = new Map(fit.tasks.map((t, i) => [t, i]));
+    let right = 0;
+    for (let i = 0; i < g.rows; i++) {
+      const t = taskIx.get(g.columns.task.values[g.columns.task.codes[i]]);
+      if (t !== undefined && fit.labels[t] === g.columns.label.values[g.columns.label.codes[i]]) right++;
+    }
+    accuracy = g.rows ? right / g.rows : 0;
+  }
+  const summary = {
+    method: o.method,
+    tasks: crowd.nTasks,
+    workers: crowd.nWorkers,
+    answers: crowd.nAnswers,
+    accuracy,
+    iterations: fit.iterations,
+    converged: fit.converged,
+    fitSeconds: Number(fitSeconds.toFixed(6)),
+  };
+  if (o.json) console.log(JSON.stringify(summary));
+  else {
+    console.log(`method: ${o.method}${fit.chosen ? ` (chose ${fit.chosen.method})` : ''}`);
+    console.log(`tasks: ${summary.tasks}\nworkers: ${summary.workers}\nanswers: ${summary.answers}`);
+    if (crowd.repeatsDropped) console.log(`repeats dropped: ${crowd.repeatsDropped}`);
+    console.log(`iterations: ${fit.iterations}\nconverged: ${fit.converged}\nfit seconds: ${fitSeconds.toFixed(3)}`);
+    if (o.out) console.log(`wrote ${fit.tasks.length} labels to ${o.out}`);
+    if (accuracy !== null) console.log(`accuracy: ${fmt(accuracy)}`);
+  }
+  return 0;
+}
+
+/** Parses a JSONL file; `check` validates (and may narrow) each record. */
+function readJsonl<T>(path: string, check: (v: Record<string, unknown>, where: string) => T): T[] {
+  const out: T[] = [];
+  readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      const where = `${path}:${i + 1}`;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        throw new InputError(`${where}: not valid JSON`);
+      }
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError(`${where}: expected a JSON object`);
+      out.push(check(v as Record<string, unknown>, where));
+    });
+  return out;
+}
+
+const str = (v: Record<string, unknown>, k: string, where: string): string => {
+  const x = v[k];
+  if (typeof x === 'string') return x;
+  if (typeof x === 'number') return String(x);
+  throw new InputError(`${where}: "${k}" must be a string`);
+};
+
+const arr = (v: Record<string, unknown>, k: string, where: string): unknown[] => {
+  const x = v[k];
+  if (!Array.isArray(x)) throw new InputError(`${where}: "${k}" must be an array`);
+  return x;
+};
+
+function toBox(b: unknown, where: string): Box {
+  const r = b as Record<string, unknown>;
+  const n = (k: string) => {
+    if (typeof r?.[k] !== 'number' || !Number.isFinite(r[k])) throw new InputError(`${where}: box "${k}" must be a number`);
+    return r[k] as number;
+  };
+  const box: Box = { x: n('x'), y: n('y'), w: n('w'), h: n('h'), ...(r.label !== undefined ? { label: String(r.label) } : {}) };
+  if (!(box.w > 0 && box.h > 0)) throw new InputError(`${where}: boxes need a positive width and height`);
+  return box;
+}
+
+function toSpan(s: unknown, where: string): Span {
+  const r = s as Record<string, unknown>;
+  if (!Number.isInteger(r?.start) || !Number.isInteger(r?.end)) throw new InputError(`${where}: span "start" and "end" must be integers`);
+  return { start: r.start as number, end: r.end as number, label: String(r.label ?? '') };
+}
+
+function printScores(o: RunOptions, base: Record<string, unknown>, scores: [string, number][] | null): void {
+  if (o.json) {
+    const obj: Record<string, unknown> = { ...base };
+    for (const [k, v] of scores ?? []) obj[k] = Number(v.toFixed(6));
+    console.log(JSON.stringify(obj));
+    return;
+  }
+  for (const [k, v] of Object.entries(base)) if (v !== null && v !== undefined) console.log(`${k}: ${v}`);
+  for (const [k, v] of scores ?? []) console.log(`${k}: ${fmt(v)}`);
+}
+
+const groupBy = <T extends { task: string }>(xs: T[]) => {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    let a = m.get(x.task);
+    if (!a) m.set(x.task, (a = []));
+    a.push(x);
+  }
+  return m;
+};
+
+function dedupe<T extends { task: string; worker: string }>(xs: T[], repeats: RepeatPolicy): T[] {
+  if (repeats === 'keep') return xs;
+  const seen = new Map<string, number>();
+  const out: T[] = [];
+  for (const x of xs) {
+    const k = `${x.task}\u0000${x.worker}`;
+    const at = seen.get(k);
+    if (at === undefined) (seen.set(k, out.length), out.push(x));
+    else if (repeats === 'last') out[at] = x;
+  }
+  return out;
+}
+
+/**
+ * Boxes: per task, `aggregateBoxes`. With any method but `mv`, two passes: equal weights first,
+ * then each worker's weight is their reliability = mean IoU of their boxes with the matched
+ * consensus box (unmatched boxes and missed consensus boxes count 0), floored at 0.05.
+ */
+function runBoxes(o: RunOptions): number {
+  const answers = dedupe(
+    readJsonl(o.answers, (v, w) => ({ task: str(v, 'task', w), worker: str(v, 'worker', w), boxes: arr(v, 'boxes', w).map((b) => toBox(b, w)) })),
+    o.repeats,
+  );
+  const t0 = process.hrtime.bigint();
+  const byTask = groupBy(answers);
+  const run = (weights?: Record<string, number>) => {
+    const res = new Map<string, FusedBox[]>();
+    for (const [task, list] of byTask) res.set(task, aggregateBoxes(list as WorkerBoxes[], { workerWeights: weights }));
+    return res;
+  };
+  let result = run();
+  let iterations = 1;
+  if (o.method !== 'mv') {
+    const sum = new Map<string, number>();
+    const cnt = new Map<string, number>();
+    for (const [task, list] of byTask) {
+      const fused = result.get(task)!;
+      for (const a of list) {
+        const matched = matchBoxesScore(a.boxes, fused);
+        sum.set(a.worker, (sum.get(a.worker) ?? 0) + matched.score);
+        cnt.set(a.worker, (cnt.get(a.worker) ?? 0) + matched.n);
+      }
+    }
+    const weights: Record<string, number> = {};
+    for (const [w, s] of sum) weights[w] = Math.max(0.05, cnt.get(w) ? s / cnt.get(w)! : 1);
+    result = run(weights);
+    iterations = 2;
+  }
+  const fitSeconds = seconds(t0);
+  if (o.out) {
+    const lines = [...result].map(([task, boxes]) =>
+      JSON.stringify({ task, boxes: boxes.map((b) => ({ x: b.x, y: b.y, w: b.w, h: b.h, ...(b.label !== undefined ? { label: b.label } : {}), confidence: b.confidence })) }),
+    );
+    writeFileSync(o.out, lines.join('\n') + '\n');
+  }
+  let scores: [string, number][] | null = null;
+  if (o.gold) {
+    const gold = new Map(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'boxes', w).map((b) => toBox(b, w))] as const));
+    const e = evaluateBoxes(result, gold);
+    scores = [
+      ['mean_iou', e.meanIou],
+      ['precision@0.5', e.precision50],
+      ['recall@0.5', e.recall50],
+    ];
+  }
+  const workers = new Set(answers.map((a) => a.worker)).size;
+  printScores(o, { method: o.method, type: 'boxes', tasks: byTask.size, workers, answers: answers.length, iterations, fitSeconds: Number(fitSeconds.toFixed(6)) }, scores);
+  return 0;
+}
+
+/** IoU credit of one worker's boxes against the consensus boxes (greedy matching). */
+function matchBoxesScore(mine: readonly Box[], consensus: readonly Box[]): { score: number; n: number } {
+  const used = new Uint8Array(consensus.length);
+  let score = 0;
+  for (const b of mine) {
+    let best = -1;
+    let bv = 0;
+    consensus.forEach((c, j) => {
+      const v = used[j] ? 0 : iou(b, c);
+      if (v > bv) ((bv = v), (best = j));
+    });
+    if (best >= 0) ((used[best] = 1), (score += bv));
+  }
+  return { score, n: Math.max(mine.length, consensus.length) };
+}
+
+function runSpans(o: RunOptions): number {
+  const answers: SpanAnswer[] = dedupe(
+    readJsonl(o.answers, (v, w) => ({
+      task: str(v, 'task', w),
+      worker: str(v, 'worker', w),
+      spans: arr(v, 'spans', w).map((s) => toSpan(s, w)),
+      ...(typeof v.length === 'number' ? { length: v.length } : {}),
+    })),
+    o.repeats,
+  );
+  const t0 = process.hrtime.bigint();
+  const result = aggregateSpans(answers, { method: o.method });
+  const fitSeconds = seconds(t0);
+  if (o.out) {
+    writeFileSync(o.out, result.map((r) => JSON.stringify({ task: r.task, spans: r.spans.map((s, i) => ({ ...s, confidence: r.confidence[i] })) })).join('\n') + '\n');
+  }
+  let scores: [string, number][] | null = null;
+  if (o.gold) {
+    const gold = new Map(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'spans', w).map((s) => toSpan(s, w))] as const));
+    const e = evaluateSpans(new Map(result.map((r) => [r.task, r.spans])), gold);
+    scores = [
+      ['exact_precision', e.exact.precision],
+      ['exact_recall', e.exact.recall],
+      ['exact_f1', e.exact.f1],
+      ['overlap_precision', e.overlap.precision],
+      ['overlap_recall', e.overlap.recall],
+      ['overlap_f1', e.overlap.f1],
+    ];
+  }
+  const workers = new Set(answers.map((a) => a.worker)).size;
+  printScores(o, { method: o.method, type: 'spans', tasks: result.length, workers, answers: answers.length, fitSeconds: Number(fitSeconds.toFixed(6)) }, scores);
+  return 0;
+}
+
+function runText(o: RunOptions): number {
+  const answers = dedupe(
+    readJsonl(o.answers, (v, w) => ({ task: str(v, 'task', w), worker: str(v, 'worker', w), text: str(v, 'text', w) })),
+    o.repeats,
+  );
+  const t0 = process.hrtime.bigint();
+  const result = new Map([...groupBy(answers)].map(([task, list]) => [task, aggregateText(list)] as const));
+  const fitSeconds = seconds(t0);
+  if (o.out) writeFileSync(o.out, [...result].map(([task, r]) => JSON.stringify({ task, text: r.text, confidence: r.confidence })).join('\n') + '\n');
+  let scores: [string, number][] | null = null;
+  if (o.gold) {
+    const gold = readJsonl(o.gold, (v, w) => [str(v, 'task', w), str(v, 'text', w)] as const);
+    const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+    let exact = 0;
+    let dist = 0;
+    for (const [task, text] of gold) {
+      const p = result.get(task)?.text;
+      if (p !== undefined && norm(p) === norm(text)) exact++;
+      dist += p === undefined ? 1 : normalizedEditDistance(norm(p), norm(text));
+    }
+    scores = [
+      ['mean_edit_distance', gold.length ? dist / gold.length : 0],
+      ['accuracy', gold.length ? exact / gold.length : 0],
+    ];
+  }
+  const workers = new Set(answers.map((a) => a.worker)).size;
+  printScores(o, { method: 'medoid', type: 'text', tasks: result.size, workers, answers: answers.length, fitSeconds: Number(fitSeconds.toFixed(6)) }, scores);
+  return 0;
+}
+
+function runMultiLabel(o: RunOptions): number {
+  const answers: MultiLabelAnswer[] = dedupe(
+    readJsonl(o.answers, (v, w) => ({ task: str(v, 'task', w), worker: str(v, 'worker', w), labels: arr(v, 'labels', w).map(String) })),
+    o.repeats,
+  );
+  const t0 = process.hrtime.bigint();
+  const r = aggregateMultiLabel(answers, { method: o.method });
+  const fitSeconds = seconds(t0);
+  if (o.out) writeFileSync(o.out, r.tasks.map((task, i) => JSON.stringify({ task, labels: r.labels[i], confidence: r.confidence[i] })).join('\n') + '\n');
+  let scores: [string, number][] | null = null;
+  if (o.gold) {
+    const gold = readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'labels', w).map(String)] as const);
+    const ix = new Map(r.tasks.map((t, i) => [t, i]));
+    let exact = 0;
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (const [task, labels] of gold) {
+      const i = ix.get(task);
+      const pred = new Set(i === undefined ? [] : r.labels[i]);
+      const g = new Set(labels);
+      if (i !== undefined && pred.size === g.size && [...g].every((l) => pred.has(l))) exact++;
+      for (const l of pred) (g.has(l) ? tp++ : fp++);
+      for (const l of g) if (!pred.has(l)) fn++;
+    }
+    scores = [
+      ['micro_f1', tp ? (2 * tp) / (2 * tp + fp + fn) : 0],
+      ['accuracy', gold.length ? exact / gold.length : 0],
+    ];
+  }
+  const workers = new Set(answers.map((a) => a.worker)).size;
+  printScores(o, { method: o.method, type: 'multi-label', tasks: r.tasks.length, workers, answers: answers.length, fitSeconds: Number(fitSeconds.toFixed(6)) }, scores);
+  return 0;
+}

@@ -1,0 +1,533 @@
+import { ChangeEvent, lazy, Suspense, useMemo, useState } from 'react';
+import { Link, useLocation, useParams } from 'react-router-dom';
+import { api, ApiError, describeError, fetchAll, itemsOf, money } from '../api';
+import { Card, download, ErrorNote, fmtDate, Notice, pct, Stat, StatusBadge, summarize, useLoad } from '../ui';
+import { TASK_TYPES } from '../widgets/types';
+import { Balance } from './Balance';
+
+const Histogram = lazy(() => import('./Histogram'));
+
+export interface Campaign {
+  id: string;
+  name: string;
+  taskType: string;
+  labels: string[];
+  instructions: string;
+  rewardMinor: number;
+  currency: string;
+  redundancyMin: number;
+  redundancyMax: number;
+  confidenceTarget: number;
+  leaseSeconds: number;
+  deadline: string | null;
+  autoApproveSeconds: number;
+  goldRate: number;
+  goldPassMark: number;
+  aggregationMethod: string;
+  status: string;
+  publishedAt: string | null;
+  createdAt: string;
+  ownerEmail?: string;
+}
+interface Progress {
+  tasks: number;
+  tasksComplete: number;
+  answersSubmitted: number;
+  answersApproved: number;
+  answersRejected: number;
+  liveAssignments: number;
+  spendMinor: number;
+  currency: string;
+  percentComplete: number;
+}
+export interface Consensus {
+  label: unknown;
+  confidence: number;
+  method: string;
+  agreement: number;
+  answers: number;
+}
+export interface Task {
+  id: string;
+  seq: number;
+  payload: Record<string, unknown>;
+  gold: unknown;
+  needed: number;
+  taken: number;
+  answersCount: number;
+  status: string;
+  consensus: Consensus | null;
+  completedAt: string | null;
+}
+interface ImportReport {
+  rows: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  errors: { line: number; field?: string; problem: string }[];
+  errorsTruncated?: boolean;
+  durationMs?: number;
+}
+
+const typeName = (t: string) => TASK_TYPES.find((x) => x.value === t)?.name ?? t;
+export const payloadSummary = (p: Record<string, unknown>) => {
+  const t = typeof p.text === 'string' ? p.text : '';
+  const img = typeof p.imageUrl === 'string' ? p.imageUrl.split('/').pop() : '';
+  const s = [t, img].filter(Boolean).join(' · ');
+  return s.length > 90 ? `${s.slice(0, 90)}…` : s || JSON.stringify(p).slice(0, 90);
+};
+
+export function CampaignsPage() {
+  const list = useLoad(() => api('/campaigns', { query: { limit: 100 } }).then((r) => itemsOf<Campaign>(r)), []);
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>My campaigns</h1>
+        <Link className="button primary" to="/campaigns/new">
+          New campaign
+        </Link>
+      </div>
+      <Balance />
+      <Card title="Campaigns">
+        <ErrorNote error={list.error} />
+        {list.data?.length === 0 && <Notice>No campaign yet. Create one to start collecting labels.</Notice>}
+        {!!list.data?.length && (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Reward</th>
+                  <th scope="col">Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.map((c) => (
+                  <tr key={c.id}>
+                    <td>
+                      <Link to={`/campaigns/${c.id}`}>{c.name}</Link>
+                    </td>
+                    <td>{typeName(c.taskType)}</td>
+                    <td>
+                      <StatusBadge status={c.status} />
+                    </td>
+                    <td>{money(c.rewardMinor, c.currency)}</td>
+                    <td>{fmtDate(c.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+const FORMAT_BY_EXT: Record<string, string> = { csv: 'text/csv', json: 'application/json', jsonl: 'application/x-ndjson', ndjson: 'application/x-ndjson' };
+
+function UploadCard({ campaign, onDone }: { campaign: Campaign; onDone(): void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [report, setReport] = useState<ImportReport | null>(null);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const upload = async () => {
+    if (!file) return;
+    const ext = file.name.split('.').pop()?.toLowerCase() ?? '';
+    const contentType = FORMAT_BY_EXT[ext];
+    if (!contentType) return setError(new Error('Choose a .csv, .json, .jsonl or .ndjson file.'));
+    setBusy(true);
+    setError(undefined);
+    setReport(null);
+    try {
+      const r = await api<ImportReport>(`/campaigns/${campaign.id}/items`, { raw: { text: await file.text(), contentType } });
+      setReport(r);
+      onDone();
+    } catch (e) {
+      // A strict import that failed carries its report.
+      if (e instanceof ApiError && e.body.report) setReport(e.body.report as ImportReport);
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const example =
+    campaign.taskType === 'boxes'
+      ? '{"imageUrl":"https://…/1.jpg","width":640,"height":480}'
+      : campaign.taskType === 'spans'
+        ? '{"text":"Ada Lovelace met Charles Babbage in London."}'
+        : '{"text":"The product works great"}  or  {"payload":{…},"gold":{"label":"…"}}';
+  return (
+    <Card title="Upload items">
+      <p className="muted small">
+        CSV (columns are payload fields; optional <code>gold</code> column), JSON array or JSON Lines. One item per row, e.g. <code>{example}</code>
+      </p>
+      <div className="row upload-row">
+        <label className="field grow">
+          <span>Items file</span>
+          <input type="file" name="items" accept=".csv,.json,.jsonl,.ndjson,text/csv,application/json" onChange={(e: ChangeEvent<HTMLInputElement>) => setFile(e.target.files?.[0] ?? null)} />
+        </label>
+        <button type="button" className="primary" onClick={upload} disabled={!file || busy}>
+          {busy ? 'Uploading…' : 'Upload'}
+        </button>
+      </div>
+      <ErrorNote error={error} />
+      {report && (
+        <div className="import-report" role="status" aria-label="Validation report">
+          <div className="stats">
+            <Stat label="rows read" value={report.rows} />
+            <Stat label="imported" value={report.inserted} />
+            <Stat label="duplicates skipped" value={report.duplicates} />
+            <Stat label="rejected" value={report.rejected} />
+          </div>
+          {report.errors.length > 0 && (
+            <div className="table-wrap short">
+              <table>
+                <caption>Rejected rows{report.errorsTruncated ? ' (first 1000 problems)' : ''}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Line</th>
+                    <th scope="col">Field</th>
+                    <th scope="col">Problem</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {report.errors.map((e, i) => (
+                    <tr key={i}>
+                      <td>{e.line}</td>
+                      <td>
+                        <code>{e.field ?? ''}</code>
+                      </td>
+                      <td>{e.problem}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </div>
+      )}
+    </Card>
+  );
+}
+
+function exportRows(tasks: Task[]) {
+  return tasks.map((t) => ({
+    taskId: t.id,
+    seq: t.seq,
+    status: t.status,
+    payload: t.payload,
+    label: t.consensus?.label ?? null,
+    confidence: t.consensus?.confidence ?? null,
+    agreement: t.consensus?.agreement ?? null,
+    method: t.consensus?.method ?? null,
+    answers: t.consensus?.answers ?? t.answersCount,
+  }));
+}
+const csvCell = (v: unknown) => {
+  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+export function tasksToCsv(tasks: Task[]): string {
+  const cols = ['taskId', 'seq', 'status', 'label', 'confidence', 'agreement', 'method', 'answers', 'payload'] as const;
+  const rows = exportRows(tasks).map((r) => cols.map((c) => csvCell(r[c])).join(','));
+  return [cols.join(','), ...rows].join('\n') + '\n';
+}
+export const tasksToJsonl = (tasks: Task[]) => exportRows(tasks).map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+export function CampaignDashboardPage() {
+  const { id = '' } = useParams();
+  const created = (useLocation().state as { created?: boolean } | null)?.created;
+  const c = useLoad(() => api<Campaign>(`/campaigns/${id}`), [id]);
+  const progress = useLoad(() => api<Progress>(`/campaigns/${id}/progress`), [id]);
+  const tasks = useLoad(() => fetchAll<Task>(`/campaigns/${id}/tasks`), [id]);
+  const [actionError, setActionError] = useState<unknown>();
+  const [busy, setBusy] = useState('');
+  const reloadAll = () => {
+    c.reload();
+    progress.reload();
+    tasks.reload();
+  };
+  const act = async (action: 'publish' | 'pause' | 'resume' | 'cancel') => {
+    if (action === 'cancel' && !window.confirm('Cancel this campaign? Workers can no longer claim its tasks.')) return;
+    setBusy(action);
+    setActionError(undefined);
+    try {
+      await api(`/campaigns/${id}/${action}`, { method: 'POST' });
+      reloadAll();
+    } catch (e) {
+      setActionError(e);
+    } finally {
+      setBusy('');
+    }
+  };
+  const confidences = useMemo(() => (tasks.data ?? []).filter((t) => t.consensus).map((t) => t.consensus!.confidence), [tasks.data]);
+  const exportAs = async (fmt: 'jsonl' | 'csv') => {
+    const all = await fetchAll<Task>(`/campaigns/${id}/tasks`);
+    const name = (c.data?.name ?? 'campaign').replace(/[^\w-]+/g, '-').toLowerCase();
+    if (fmt === 'csv') download(`${name}-labels.csv`, tasksToCsv(all), 'text/csv');
+    else download(`${name}-labels.jsonl`, tasksToJsonl(all), 'application/x-ndjson');
+  };
+
+  if (c.error) return <div className="page"><ErrorNote error={c.error} /></div>;
+  if (!c.data) return <div className="page"><p className="muted">Loading…</p></div>;
+  const camp = c.data;
+  const p = progress.data;
+  const st = camp.status;
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <Link to="/campaigns" className="muted">
+            ← My campaigns
+          </Link>
+          <h1>
+            {camp.name} <StatusBadge status={st} />
+          </h1>
+          <p className="muted">
+            {typeName(camp.taskType)} · {money(camp.rewardMinor, camp.currency)} per answer · {camp.redundancyMin}–{camp.redundancyMax} answers per item, target confidence {camp.confidenceTarget} · {camp.aggregationMethod}
+          </p>
+        </div>
+        <div className="actions">
+          {st === 'draft' && (
+            <button type="button" className="primary" onClick={() => act('publish')} disabled={!!busy}>
+              {busy === 'publish' ? 'Publishing…' : 'Publish'}
+            </button>
+          )}
+          {st === 'published' && (
+            <button type="button" className="secondary" onClick={() => act('pause')} disabled={!!busy}>
+              Pause
+            </button>
+          )}
+          {st === 'paused' && (
+            <button type="button" className="primary" onClick={() => act('resume')} disabled={!!busy}>
+              Resume
+            </button>
+          )}
+          {['draft', 'published', 'paused'].includes(st) && (
+            <button type="button" className="danger" onClick={() => act('cancel')} disabled={!!busy}>
+              Cancel campaign
+            </button>
+          )}
+          <Link className="button secondary" to={`/campaigns/${id}/review`}>
+            Review answers
+          </Link>
+        </div>
+      </div>
+      {created && st === 'draft' && <Notice kind="ok">Campaign created as a draft. Upload items, then publish.</Notice>}
+      {actionError !== undefined && (
+        <p className="error" role="alert">
+          {actionError instanceof ApiError && actionError.code === 'INSUFFICIENT_FUNDS' ? `Not enough funds to publish: ${actionError.message}` : describeError(actionError)}
+        </p>
+      )}
+      <div className="stats big">
+        <Stat label="items" value={p?.tasks ?? '—'} />
+        <Stat label="complete" value={p ? `${p.tasksComplete} (${p.percentComplete}%)` : '—'} />
+        <Stat label="answers" value={p?.answersSubmitted ?? '—'} />
+        <Stat label="approved / rejected" value={p ? `${p.answersApproved} / ${p.answersRejected}` : '—'} />
+        <Stat label="working now" value={p?.liveAssignments ?? '—'} />
+        <Stat label="spent" value={p ? money(p.spendMinor, p.currency) : '—'} />
+      </div>
+      {p && (
+        <div className="progress" role="progressbar" aria-label="Items complete" aria-valuemin={0} aria-valuemax={100} aria-valuenow={p.percentComplete}>
+          <div style={{ width: `${p.percentComplete}%` }} />
+        </div>
+      )}
+      <div className="grid-2">
+        {st === 'draft' || st === 'published' || st === 'paused' ? <UploadCard campaign={camp} onDone={reloadAll} /> : <Card title="Items">No more uploads: the campaign is {st}.</Card>}
+        <Card title="Consensus confidence">
+          {confidences.length ? (
+            <Suspense fallback={<div className="chart-box" />}>
+              <Histogram values={confidences} />
+            </Suspense>
+          ) : (
+            <div className="chart-box empty">
+              <p className="muted">No consensus yet: it appears as answers come in.</p>
+            </div>
+          )}
+        </Card>
+      </div>
+      <Card
+        title={`Tasks (${tasks.data?.length ?? 0})`}
+        actions={
+          <>
+            <button type="button" className="secondary" onClick={() => exportAs('jsonl')} disabled={!tasks.data?.length}>
+              Export JSONL
+            </button>
+            <button type="button" className="secondary" onClick={() => exportAs('csv')} disabled={!tasks.data?.length}>
+              Export CSV
+            </button>
+            <button type="button" className="link" onClick={reloadAll}>
+              Refresh
+            </button>
+          </>
+        }
+      >
+        <ErrorNote error={tasks.error} />
+        <div className="table-wrap tall">
+          <table className="tasks-table">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Item</th>
+                <th scope="col">Status</th>
+                <th scope="col">Answers</th>
+                <th scope="col">Consensus</th>
+                <th scope="col">Confidence</th>
+                <th scope="col">Agreement</th>
+              </tr>
+            </thead>
+            <tbody>
+              {tasks.data?.slice(0, 500).map((t) => (
+                <tr key={t.id}>
+                  <td>{t.seq}</td>
+                  <td className="payload-cell">{payloadSummary(t.payload)}</td>
+                  <td>
+                    <StatusBadge status={t.status} />
+                  </td>
+                  <td>
+                    {t.answersCount} / {t.needed}
+                  </td>
+                  <td className="answer-cell">{t.consensus ? summarize(t.consensus.label) : '—'}</td>
+                  <td>{pct(t.consensus?.confidence)}</td>
+                  <td>{pct(t.consensus?.agreement)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <p className="muted small">Exports are built in the browser from the task list (label, confidence, agreement and method per item).</p>
+      </Card>
+    </div>
+  );
+}
+
+interface AnswerRow {
+  id: string;
+  taskId: string;
+  workerId: string;
+  status: string;
+  answer: unknown;
+  durationMs: number | null;
+  submittedAt: string | null;
+  rejectReason: string | null;
+}
+
+const canon = (v: unknown): string => {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    if ('label' in o && Object.keys(o).length === 1) return canon(o.label);
+    if (Array.isArray(o.labels)) return JSON.stringify([...o.labels].sort());
+  }
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return JSON.stringify([...v].sort());
+  return JSON.stringify(v);
+};
+
+/** Answers to review, the ones that disagree with consensus or with each other first. */
+export function ReviewPage() {
+  const { id = '' } = useParams();
+  const c = useLoad(() => api<Campaign>(`/campaigns/${id}`), [id]);
+  const answers = useLoad(() => fetchAll<AnswerRow>(`/campaigns/${id}/answers`), [id]);
+  const tasks = useLoad(() => fetchAll<Task>(`/campaigns/${id}/tasks`), [id]);
+  const [reasons, setReasons] = useState<Record<string, string>>({});
+  const [errors, setErrors] = useState<Record<string, unknown>>({});
+  const [done, setDone] = useState<Record<string, string>>({});
+  const [filter, setFilter] = useState<'submitted' | 'all'>('submitted');
+
+  const rows = useMemo(() => {
+    const byTask = new Map((tasks.data ?? []).map((t) => [t.id, t]));
+    const perTask = new Map<string, Set<string>>();
+    for (const a of answers.data ?? []) {
+      const s = perTask.get(a.taskId) ?? new Set<string>();
+      s.add(canon(a.answer));
+      perTask.set(a.taskId, s);
+    }
+    return (answers.data ?? [])
+      .map((a) => {
+        const t = byTask.get(a.taskId);
+        const cons = t?.consensus ? canon(t.consensus.label) : null;
+        const mine = canon(a.answer);
+        const disagree = (cons !== null && cons !== mine) || (perTask.get(a.taskId)?.size ?? 0) > 1;
+        return { a, t, disagree, offConsensus: cons !== null && cons !== mine };
+      })
+      .filter((r) => filter === 'all' || (done[r.a.id] ?? r.a.status) === 'submitted' || done[r.a.id])
+      .sort((x, y) => Number(y.disagree) - Number(x.disagree) || Number(y.offConsensus) - Number(x.offConsensus) || (x.t?.seq ?? 0) - (y.t?.seq ?? 0));
+  }, [answers.data, tasks.data, filter, done]);
+
+  const decide = async (a: AnswerRow, decision: 'approve' | 'reject') => {
+    setErrors((e) => ({ ...e, [a.id]: undefined }));
+    try {
+      if (decision === 'approve') await api(`/assignments/${a.id}/approve`, { method: 'POST' });
+      else await api(`/assignments/${a.id}/reject`, { body: { reason: reasons[a.id] ?? '' } });
+      setDone((d) => ({ ...d, [a.id]: decision === 'approve' ? 'approved' : 'rejected' }));
+    } catch (e) {
+      setErrors((x) => ({ ...x, [a.id]: e }));
+    }
+  };
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <Link to={`/campaigns/${id}`} className="muted">
+            ← {c.data?.name ?? 'Campaign'}
+          </Link>
+          <h1>Review answers</h1>
+        </div>
+        <label className="field inline">
+          <span>Show</span>
+          <select value={filter} onChange={(e) => setFilter(e.target.value as 'submitted' | 'all')}>
+            <option value="submitted">Waiting for review</option>
+            <option value="all">All answers</option>
+          </select>
+        </label>
+      </div>
+      <ErrorNote error={answers.error ?? tasks.error} />
+      <p className="muted">Answers whose task has disagreeing answers, or that differ from the consensus, come first. Unreviewed answers are approved automatically after the campaign's delay.</p>
+      {rows.length === 0 && !answers.loading && <Notice>Nothing to review.</Notice>}
+      <ul className="review-list" aria-label="Answers">
+        {rows.map(({ a, t, disagree, offConsensus }) => {
+          const status = done[a.id] ?? a.status;
+          return (
+            <li key={a.id} className={`card review-item ${disagree ? 'disagree' : ''}`}>
+              <div className="review-main">
+                <p className="payload-cell">
+                  <span className="muted">#{t?.seq ?? '?'}</span> {t ? payloadSummary(t.payload) : a.taskId}
+                </p>
+                <p>
+                  <strong>Answer:</strong> <span className="answer-cell">{summarize(a.answer)}</span>
+                  {disagree && <span className="badge badge-warn">{offConsensus ? 'differs from consensus' : 'answers disagree'}</span>}
+                </p>
+                <p className="muted small">
+                  Consensus: {t?.consensus ? `${summarize(t.consensus.label)} (${pct(t.consensus.confidence)})` : '—'} · worker <code>{a.workerId.slice(0, 8)}</code> · {a.durationMs !== null ? `${(a.durationMs / 1000).toFixed(1)} s` : ''}
+                </p>
+              </div>
+              <div className="review-actions">
+                <StatusBadge status={status} />
+                {status === 'submitted' ? (
+                  <>
+                    <button type="button" className="primary" onClick={() => decide(a, 'approve')}>
+                      Approve
+                    </button>
+                    <label className="sr-only" htmlFor={`reason-${a.id}`}>
+                      Reason for rejecting
+                    </label>
+                    <input id={`reason-${a.id}`} placeholder="Reason (shown to the worker)" value={reasons[a.id] ?? ''} onChange={(e) => setReasons((r) => ({ ...r, [a.id]: e.target.value }))} />
+                    <button type="button" className="danger" onClick={() => decide(a, 'reject')} disabled={(reasons[a.id] ?? '').trim().length < 3}>
+                      Reject
+                    </button>
+                  </>
+                ) : (
+                  a.rejectReason && <span className="muted small">{a.rejectReason}</span>
+                )}
+                <ErrorNote error={errors[a.id]} />
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench:consensus`: seeded synthetic crowds, fit time, peak RSS and accuracy per method.
+ *
+ * Crowd: K classes with skewed proportions, r answers per task from uniformly drawn workers;
+ * workers are 60% good (accuracy 0.75–0.95, errors skewed towards the next class), 20% noisy
+ * (0.4–0.6), 12% spammers (uniformly random) and 8% adversarial (answer the next class).
+ * Each (size, method) runs in its own child process so that peak RSS (maxRSS) is its own.
+ * Fit time excludes generating the crowd and grouping it by task (`buildCrowd`), which the CLI
+ * does while reading; it includes everything `fit` does. Usage:
+ *   node scripts/bench-consensus.js [--sizes 100k,1M,10M] [--methods ds,mv,...]
+ */
+import { execFileSync } from 'node:child_process';
+import { buildCrowd, createEstimator, type CategoricalMethod } from '../src';
+
+interface Size {
+  name: string;
+  answers: number;
+  tasks: number;
+  workers: number;
+}
+const SIZES: Size[] = [
+  { name: '100k', answers: 100_000, tasks: 20_000, workers: 500 },
+  { name: '1M', answers: 1_000_000, tasks: 200_000, workers: 5_000 },
+  { name: '10M', answers: 10_000_000, tasks: 2_000_000, workers: 50_000 },
+];
+const ALL: CategoricalMethod[] = ['mv', 'wmv', 'wawa', 'ds', 'one-coin-ds', 'glad', 'mace', 'bayes-ds', 'auto'];
+/** At 10M answers only the linear-time EM methods run (GLAD/auto take minutes there). */
+const FAST: CategoricalMethod[] = ['mv', 'wawa', 'ds', 'one-coin-ds', 'mace', 'bayes-ds'];
+
+function generate(size: Size, K = 4, seed = 42) {
+  let s = seed >>> 0;
+  const rnd = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const r = Math.round(size.answers / size.tasks);
+  const kind = new Uint8Array(size.workers);
+  const acc = new Float64Array(size.workers);
+  for (let w = 0; w < size.workers; w++) {
+    const u = rnd();
+    kind[w] = u < 0.6 ? 0 : u < 0.8 ? 1 : u < 0.92 ? 2 : 3;
+    acc[w] = kind[w] === 0 ? 0.75 + 0.2 * rnd() : kind[w] === 1 ? 0.4 + 0.2 * rnd() : 0;
+  }
+  const props = [0.4, 0.3, 0.2, 0.1];
+  const truth = new Int32Array(size.tasks);
+  for (let t = 0; t < size.tasks; t++) {
+    let u = rnd();
+    let k = 0;
+    while (k < K - 1 && u >= props[k]) u -= props[k++];
+    truth[t] = k;
+  }
+  const n = size.tasks * r;
+  const task = new Int32Array(n);
+  const worker = new Int32Array(n);
+  const label = new Int32Array(n);
+  let i = 0;
+  for (let t = 0; t < size.tasks; t++) {
+    for (let j = 0; j < r; j++, i++) {
+      const w = Math.floor(rnd() * size.workers);
+      task[i] = t;
+      worker[i] = w;
+      const k = truth[t];
+      let l: number;
+      if (kind[w] === 2) l = Math.floor(rnd() * K);
+      else if (kind[w] === 3) l = (k + 1) % K;
+      else if (rnd() < acc[w]) l = k;
+      else l = rnd() < 0.6 ? (k + 1) % K : Math.floor(rnd() * K);
+      label[i] = l;
+    }
+  }
+  const ids = (p: string, m: number) => Array.from({ length: m }, (_, j) => `${p}${j}`);
+  return { encoded: { tasks: ids('t', size.tasks), workers: ids('w', size.workers), classes: ['0', '1', '2', '3'], task, worker, label }, truth };
+}
+
+function one(sizeName: string, method: CategoricalMethod): void {
+  const size = SIZES.find((s) => s.name === sizeName)!;
+  const { encoded, truth } = generate(size);
+  const crowd = buildCrowd(encoded);
+  const t0 = process.hrtime.bigint();
+  const fit = createEstimator(method).fit(crowd);
+  const fitSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let right = 0;
+  for (let t = 0; t < truth.length; t++) if (fit.labelIndex[t] === truth[t]) right++;
+  const out = {
+    size: sizeName,
+    method,
+    answers: crowd.nAnswers,
+    fitSeconds,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    accuracy: right / truth.length,
+    iterations: fit.iterations,
+    converged: fit.converged,
+    chosen: fit.chosen?.method,
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function main(argv: string[]): void {
+  const arg = (k: string) => {
+    const i = argv.indexOf(k);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  if (argv[0] === '--one') return one(argv[1], argv[2] as CategoricalMethod);
+  const sizes = (arg('--sizes') ?? '100k,1M,10M').split(',');
+  const only = arg('--methods')?.split(',') as CategoricalMethod[] | undefined;
+  console.log('size   method       answers     fit s   peak RSS MB  accuracy  iterations');
+  for (const s of sizes) {
+    for (const m of only ?? (s === '10M' ? FAST : ALL)) {
+      const res = JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1], '--one', s, m], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
+      console.log(
+        `${s.padEnd(6)} ${m.padEnd(12)} ${String(res.answers).padStart(9)} ${res.fitSeconds.toFixed(3).padStart(8)} ${res.peakRssMB.toFixed(0).padStart(12)}  ${res.accuracy.toFixed(4)}  ${res.iterations}${res.converged ? '' : ' (cap)'}${res.chosen ? ` → ${res.chosen}` : ''}`,
+      );
+    }
+  }
+}
+
+main(process.argv.slice(2));

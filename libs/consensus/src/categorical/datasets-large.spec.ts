@@ -1,0 +1,3 @@
+import { datasetSuite } from '../testing/dataset-suite';
+
+datasetSuite(['adult', 'relevance']);

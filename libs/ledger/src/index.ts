@@ -1,0 +1,10 @@
+export { LedgerModule } from './ledger.module';
+export { LedgerService, cash, escrow, payable, inTransit, platformRevenue, stripeClearing, manualAdjustments, disputes } from './ledger.service';
+export type { EscrowTerms, EscrowReservation, BonusInput } from './ledger.service';
+export { LedgerReportsService } from './ledger-reports.service';
+export type { TrialBalance, StatementLine, CampaignMoneyStory } from './ledger-reports.service';
+export { LedgerErrors } from './ledger.errors';
+export { ACCOUNT_KINDS, GUARDED_KINDS, TRANSACTION_KINDS } from './ledger.types';
+export type { AccountKind, AccountRef, PostingLine, PostInput, PostResult, LedgerTransaction, TransactionKind, CampaignMoney, AssignmentMoney } from './ledger.types';
+export { platformFee, escrowFor, assertCurrency, assertPositiveMinor, CURRENCY_RE } from './money';
+export { sql as ledgerSql, num as bigintToNumber } from './sql';

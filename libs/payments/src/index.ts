@@ -1,0 +1,14 @@
+export { PaymentsModule } from './payments.module';
+export { StripeGateway, WEBHOOK_TOLERANCE_SECONDS, isDefinitiveStripeRefusal } from './stripe.gateway';
+export type { StripeClient, StripeEvent } from './stripe.gateway';
+export { FundingService, MAX_CHECKOUT_MINOR } from './funding.service';
+export type { CheckoutInput, ManualCreditInput, ConfirmedPayment } from './funding.service';
+export { StripeWebhookService } from './stripe-webhook.service';
+export type { WebhookResult } from './stripe-webhook.service';
+export { PayoutsService, PayoutCrash, toPayout } from './payouts.service';
+export type { Payout, PayoutStatus, PayoutRunResult, PayoutCrashPoints } from './payouts.service';
+export { ReconciliationService } from './reconciliation.service';
+export type { ReconciliationReport, Discrepancy, DiscrepancyKind } from './reconciliation.service';
+export { GrantBonusUseCase } from './bonus.use-case';
+export type { GrantBonusInput } from './bonus.use-case';
+export { PaymentsErrors } from './payments.errors';

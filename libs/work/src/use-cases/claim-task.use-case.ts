@@ -1,0 +1,167 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { TaskType } from '@tally/campaigns';
+import { isUniqueViolation } from '@tally/database';
+import { requireId } from '../assignment-row';
+import { sql } from '../sql';
+import { WorkErrors } from '../work.errors';
+
+export interface ClaimTaskInput {
+  workerId: string;
+  campaignId: string;
+}
+
+/** What a worker needs to do the task. Never the gold answer; the pre-label is left out for now. */
+export interface ClaimedTask {
+  assignmentId: string;
+  taskId: string;
+  campaignId: string;
+  payload: Record<string, unknown>;
+  taskType: TaskType;
+  labels: string[];
+  instructions: string;
+  leaseExpiresAt: Date;
+  /** True when the worker already held a live claim on this campaign and got it back. */
+  resumed: boolean;
+}
+
+interface Context {
+  owner_id: string;
+  status: string;
+  past_deadline: boolean;
+  lease_seconds: number;
+  task_type: TaskType;
+  labels: string[];
+  instructions: string;
+  blocked: boolean;
+  blocked_reason: string | null;
+  last_id: string | null;
+  last_task_id: string | null;
+  last_live: boolean | null;
+  last_lease: Date | null;
+  last_seq: string | null;
+  last_payload: Record<string, unknown> | null;
+}
+
+/**
+ * Claims the next task of a campaign for a worker; the server chooses.
+ *
+ * Why it is fast (see STACK-NOTES "the database's own ceiling"): the obvious query scans the
+ * campaign's open tasks from the first one and tests "not already done by me" on each, so as a
+ * worker progresses every claim re-walks everything they already did, and every claimer fights
+ * over the same first rows. Here:
+ *  1. One read gets the campaign, the caller's block status and their latest assignment in this
+ *     campaign. A live claim is handed back (idempotent claim: a retried or double-clicked claim
+ *     never takes a second slot).
+ *  2. The scan starts after the `seq` of that latest assignment: tasks are handed out in seq
+ *     order, so what lies before it is mostly done by this worker or full. Only when nothing is
+ *     left after it does a second scan start from the beginning (slots freed by expiry, returns,
+ *     rejections) — so the hint speeds things up but never hides a task.
+ *  3. Pick + increment + insert is ONE statement (CTEs), so it is one round trip and its own
+ *     transaction: `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass each other, the
+ *     conditional `taken < needed` (rechecked under the row lock, backed by a CHECK constraint)
+ *     forbids over-assignment, and UNIQUE(task_id, worker_id) forbids a duplicate.
+ */
+@Injectable()
+export class ClaimTaskUseCase {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  async execute(input: ClaimTaskInput): Promise<ClaimedTask> {
+    const workerId = requireId(input.workerId, 'workerId');
+    const campaignId = requireId(input.campaignId, 'campaignId');
+    const ctx = await this.context(workerId, campaignId);
+    if (!ctx) throw WorkErrors.campaignNotFound();
+    if (ctx.blocked) throw WorkErrors.workerBlocked(ctx.blocked_reason);
+    if (ctx.owner_id === workerId) throw WorkErrors.ownCampaign();
+    if (ctx.status !== 'published') throw WorkErrors.campaignNotOpen(ctx.status);
+    if (ctx.past_deadline) throw WorkErrors.campaignNotOpen(ctx.status, 'The campaign is past its deadline');
+
+    const base = { campaignId, taskType: ctx.task_type, labels: ctx.labels, instructions: ctx.instructions };
+    if (ctx.last_live && ctx.last_id) {
+      return { ...base, assignmentId: ctx.last_id, taskId: ctx.last_task_id!, payload: ctx.last_payload!, leaseExpiresAt: ctx.last_lease!, resumed: true };
+    }
+
+    const hint = ctx.last_seq ?? '0';
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        const claimed =
+          (await this.claimAfter(workerId, campaignId, hint, ctx.lease_seconds)) ??
+          (hint !== '0' ? await this.claimAfter(workerId, campaignId, '0', ctx.lease_seconds) : null);
+        if (claimed) return { ...base, ...claimed, resumed: false };
+        // SKIP LOCKED passes over tasks other claimers hold this instant; when those were the
+        // only candidates, look again (without locking) before telling the worker nothing is left.
+        if (!(await this.anyCandidate(workerId, campaignId))) break;
+      } catch (err) {
+        // This worker claimed the same task in a parallel request: try again.
+        if (!isUniqueViolation(err, 'uq_assignments_task_worker')) throw err;
+      }
+    }
+    throw WorkErrors.noTaskAvailable();
+  }
+
+  private async anyCandidate(workerId: string, campaignId: string): Promise<boolean> {
+    const { rows } = await sql(
+      this.ds.manager,
+      `SELECT 1 FROM tasks t
+        WHERE t.campaign_id = $1 AND t.status = 'open' AND t.taken < t.needed
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = $2)
+        LIMIT 1`,
+      [campaignId, workerId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Campaign, caller and the caller's latest assignment in this campaign, in one round trip. */
+  private async context(workerId: string, campaignId: string): Promise<Context | undefined> {
+    const { rows } = await sql<Context>(
+      this.ds.manager,
+      `SELECT c.owner_id, c.status, (c.deadline IS NOT NULL AND c.deadline <= now()) AS past_deadline,
+              c.lease_seconds, c.task_type, c.labels, c.instructions,
+              (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason,
+              la.id AS last_id, la.task_id AS last_task_id, la.lease_expires_at AS last_lease,
+              (la.status = 'claimed' AND la.lease_expires_at > now()) AS last_live,
+              lt.seq AS last_seq, lt.payload AS last_payload
+         FROM campaigns c
+         LEFT JOIN users u ON u.id = $2
+         LEFT JOIN LATERAL (
+           SELECT a.id, a.task_id, a.status, a.lease_expires_at FROM assignments a
+            WHERE a.worker_id = $2 AND a.campaign_id = c.id
+            ORDER BY a.created_at DESC LIMIT 1) la ON true
+         LEFT JOIN tasks lt ON lt.id = la.task_id
+        WHERE c.id = $1`,
+      [campaignId, workerId],
+    );
+    return rows[0];
+  }
+
+  /** The one-statement claim over tasks with seq > `afterSeq`; null when none is claimable there. */
+  private async claimAfter(workerId: string, campaignId: string, afterSeq: string, leaseSeconds: number) {
+    const { rows } = await sql<{ assignmentId: string; taskId: string; leaseExpiresAt: Date; payload: Record<string, unknown> }>(
+      this.ds.manager,
+      `WITH pick AS (
+         SELECT t.id FROM tasks t
+          WHERE t.campaign_id = $1 AND t.status = 'open' AND t.seq > $3 AND t.taken < t.needed
+            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = $2)
+          ORDER BY t.seq
+          LIMIT 1
+          FOR UPDATE SKIP LOCKED
+       ), bump AS (
+         UPDATE tasks t SET taken = t.taken + 1
+           FROM pick
+          WHERE t.id = pick.id AND t.taken < t.needed AND t.status = 'open'
+            -- a pause or cancel committed before this statement began wins
+            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'published')
+          RETURNING t.id, t.payload
+       ), ins AS (
+         INSERT INTO assignments (task_id, campaign_id, worker_id, lease_expires_at)
+         SELECT bump.id, $1, $2, now() + make_interval(secs => $4) FROM bump
+         RETURNING id, task_id, lease_expires_at
+       )
+       SELECT ins.id AS "assignmentId", ins.task_id AS "taskId", ins.lease_expires_at AS "leaseExpiresAt", bump.payload
+         FROM ins JOIN bump ON bump.id = ins.task_id`,
+      [campaignId, workerId, afterSeq, leaseSeconds],
+    );
+    return rows[0] ?? null;
+  }
+}
