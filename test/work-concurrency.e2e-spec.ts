@@ -15,17 +15,7 @@ const WORKERS = Number(process.env.LOAD_WORKERS) || (embedded ? 100 : 120);
 const TASKS = Number(process.env.LOAD_TASKS) || (embedded ? 40 : 1000);
 const NEEDED = 3;
 
-/**
- * Skipped on the embedded PGlite (set TALLY_EMBEDDED_CONCURRENCY=1 to run it anyway): pglite-socket
- * 0.2.17 serialises *messages*, not queries, and keeps a connection exclusive only inside an
- * explicit transaction, so the extended-protocol messages (Parse/Bind/Execute/Sync) of two
- * connections running autocommit statements interleave and overwrite each other's unnamed
- * statement ("unnamed prepared statement does not exist", rows of the wrong query). That is a
- * bug of the embedded server under concurrent connections, not of the claim path; see the report.
- */
-const run = !embedded || process.env.TALLY_EMBEDDED_CONCURRENCY === '1' ? describe : describe.skip;
-
-run('work under concurrency (e2e)', () => {
+describe('work under concurrency (e2e)', () => {
   let t: TestApp;
   let ds: DataSource;
   let base: string;
