@@ -56,7 +56,7 @@ describe('campaign item imports (e2e)', () => {
 
     const list = await tasks(id);
     expect(list.total).toBe(3);
-    expect(list.items[0]).toMatchObject({ payload: { text: 'first' }, gold: { label: 'pos' }, prelabel: { label: 'neg' }, needed: 2, taken: 0, status: 'open', consensus: null });
+    expect(list.items[0]).toMatchObject({ payload: { text: 'first' }, gold: { label: 'pos' }, prelabel: { label: 'neg' }, needed: 2, taken: 0, status: 'gold', consensus: null });
     expect(list.items.map((x: { seq: number }) => x.seq)).toEqual([...list.items.map((x: { seq: number }) => x.seq)].sort((a, b) => a - b));
 
     // Again, with one new row: everything already there counts as a duplicate of an existing task.

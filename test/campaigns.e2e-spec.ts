@@ -13,9 +13,15 @@ const campaignBody = (over: Record<string, unknown> = {}) => ({
 describe('campaigns (e2e)', () => {
   let t: TestApp;
   let req: TestUser;
+  let funder: TestUser;
+  /** Publishing reserves escrow (test/money-lifecycle covers the money): give requesters cash by hand. */
+  const fund = (u: TestUser, amountMinor = 1_000_000) =>
+    t.http.post('/api/admin/ledger/credits').set(funder.auth).send({ userId: u.id, amountMinor, currency: 'usd', reason: 'test funds' }).expect(201);
   beforeAll(async () => {
     t = await createTestApp();
     req = await signUp(t, ['requester']);
+    funder = await createAdmin(t);
+    await fund(req);
   });
   afterAll(() => t.close());
 
@@ -201,6 +207,7 @@ describe('campaigns (e2e)', () => {
 
   it('lists own campaigns with a status filter and paging, and reports progress', async () => {
     const owner = await signUp(t, ['requester', 'worker']);
+    await fund(owner);
     const a = await create(owner, { rewardMinor: 11 });
     const b = await create(owner);
     await addItems(owner, a.id, [{ text: '1' }, { text: '2' }]).expect(201);

@@ -5,7 +5,7 @@ import { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
-import { createAdmin, createTestApp, TestApp, TestUser } from '@tally/testing';
+import { createAdmin, createTestApp, startFakeStripe, TestApp, TestUser } from '@tally/testing';
 
 /**
  * The browser UI end to end in Debian's Chromium: a requester creates, (funds,) fills and
@@ -18,6 +18,7 @@ import { createAdmin, createTestApp, TestApp, TestUser } from '@tally/testing';
 const ROOT = resolve(__dirname, '..');
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const CHROMIUM = '/usr/bin/chromium';
+const AXE = require.resolve('axe-core/axe.min.js');
 const PASSWORD = 'correct horse battery';
 const IMG_W = 320;
 const IMG_H = 200;
@@ -115,11 +116,32 @@ describe('browser UI (e2e, Chromium)', () => {
     page.on('console', (m) => m.type() === 'error' && !/the server responded with a status of (401|404|409)/.test(m.text()) && consoleErrors.push(m.text()));
     return page;
   }
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  /** A full-page screenshot once every chart on the page has drawn (charts load lazily). */
+  const shot = async (page: Page, name: string) => {
+    await page
+      .waitForFunction(() => [...document.querySelectorAll('.chart-box')].every((b: any) => b.classList.contains('empty') || b.querySelector('canvas')), undefined, { timeout: 5000 })
+      .catch(() => undefined);
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    await checkA11y(page, name);
+  };
 
-  async function signUpInBrowser(page: Page, name: string, role: 'worker' | 'requester'): Promise<string> {
+  /** axe-core's WCAG 2 A/AA rules on the page as shown; serious and critical findings fail the test at the end. */
+  const a11yProblems: string[] = [];
+  async function checkA11y(page: Page, name: string) {
+    await page.addScriptTag({ path: AXE });
+    const violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] = await page.evaluate(async () => {
+      const r = await (globalThis as any).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
+      return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n: any) => ({ target: n.target })) }));
+    });
+    // eslint-disable-next-line no-console
+    if (process.env.WEB_E2E_DEBUG) for (const v of violations) console.log(`axe ${name}: ${v.id} (${v.impact}) ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+    for (const v of violations)
+      if (v.impact === 'serious' || v.impact === 'critical') a11yProblems.push(`${name}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  }
+
+  async function signUpInBrowser(page: Page, name: string, role: 'worker' | 'requester', at = base): Promise<string> {
     const email = `${name.toLowerCase().replace(/\W+/g, "-")}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@test.tally`;
-    await page.goto(`${base}/signup`);
+    await page.goto(`${at}/signup`);
     await page.getByLabel('Name shown to others').fill(name);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel(/^Password/).fill(PASSWORD);
@@ -237,13 +259,21 @@ describe('browser UI (e2e, Chromium)', () => {
     await see(report.locator('tbody tr')).toHaveCount(1);
     await shot(rq, '04-campaign-upload-report');
 
-    // Funding: an admin credits the requester when the ledger's credit endpoint exists.
+    // Funding: without Stripe the funding page says an admin credits by hand; the admin does.
+    await rq.getByRole('link', { name: 'Funding' }).click();
+    await rq.getByRole('heading', { name: 'Funding' }).waitFor();
+    await see(rq.locator('main')).toContainText('Card payments are not enabled on this server');
     const credit = await t.http
       .post('/api/admin/ledger/credits')
       .set(admin.auth)
       .send({ userId: requester.id, amountMinor: 100_00, currency: 'usd', reason: 'e2e funding' });
     const funded = credit.status === 200 || credit.status === 201;
     if (!funded) expect(credit.status).toBe(404); // not there yet: publish needs no funds then
+    await rq.reload();
+    if (funded) await see(rq.locator('.stats')).toContainText('$100.00');
+    await shot(rq, '19-requester-funding');
+    await rq.goBack();
+    await rq.getByRole('button', { name: 'Upload' }).waitFor();
 
     await rq.getByRole('button', { name: 'Publish' }).click();
     await rq.locator('.badge-published').first().waitFor();
@@ -277,6 +307,9 @@ describe('browser UI (e2e, Chromium)', () => {
     }
     const [w1] = workers;
     await w1.page.getByRole('heading', { name: 'Review sentiment' }).waitFor();
+    const sentimentCard = w1.page.locator('.campaign-card', { hasText: 'Review sentiment' });
+    await see(sentimentCard.getByTestId('estimate')).toContainText('time per task not known yet');
+    await see(sentimentCard.getByTestId('requirements')).toContainText('open to every worker');
     await shot(w1.page, '05-worker-campaigns');
 
     for (const [i, { page }] of workers.entries()) {
@@ -287,8 +320,11 @@ describe('browser UI (e2e, Chromium)', () => {
       await page.keyboard.press(firstText!.includes('love') ? '1' : '2');
       await see(page.getByRole('radio', { checked: true })).toHaveCount(1);
       if (i === 0) await shot(page, '06-task-single-label');
+      const before = await page.locator('.task-main').boundingBox();
       await page.keyboard.press('Enter');
       a = await nextTask(page, a);
+      // The next task replaces the last one in place: the work area neither moves nor resizes.
+      expect(await page.locator('.task-main').boundingBox()).toEqual(before);
       const secondText = await page.locator('.item-text').textContent();
       const label = secondText!.includes('love') ? '1' : i === 2 ? '3' : '2';
       await page.keyboard.press(label);
@@ -416,11 +452,21 @@ describe('browser UI (e2e, Chromium)', () => {
     await rq.goto(`${base}/campaigns/${sentimentId}`);
     await rq.locator('.tasks-table tbody tr').first().waitFor();
     await see(rq.locator('.tasks-table tbody')).toContainText('positive');
-    await rq.locator('.chart-box canvas').waitFor();
+    await rq.locator('.chart-box canvas').first().waitFor();
+    await see(rq.locator('.chart-box canvas')).toHaveCount(5); // confidence, progress, spend, agreement, labels
+    await see(rq.locator('.workers-table tbody tr')).toHaveCount(3);
+    await see(rq.locator('.workers-table tbody')).toContainText('W-');
+    await rq.getByLabel('Tasks per worker per 24 h (empty: no cap)').fill('500');
+    await rq.getByRole('button', { name: 'Save rules' }).click();
+    await see(rq.locator('main')).toContainText('Quality rules saved.');
+    await rq.getByRole('button', { name: 'Re-estimate worker skills now' }).click();
+    await see(rq.locator('main')).toContainText('Re-estimated');
     await shot(rq, '11-campaign-dashboard');
     const [download] = await Promise.all([rq.waitForEvent('download'), rq.getByRole('button', { name: 'Export CSV' }).click()]);
     const exported = readFileSync((await download.path())!, 'utf8');
-    expect(exported.split('\n')[0]).toBe('taskId,seq,status,label,confidence,agreement,method,answers,payload');
+    // The server's results export (the quality lib's streamed CSV), downloaded through the browser.
+    expect(exported.split('\n')[0]).toMatch(/^task_id,seq,status,label,confidence,agreement,/);
+    expect(exported.trim().split('\n')).toHaveLength(3);
     expect(exported).toContain('positive');
     expect(exported).toContain('negative');
     const [jsonl] = await Promise.all([rq.waitForEvent('download'), rq.getByRole('button', { name: 'Export JSONL' }).click()]);
@@ -449,6 +495,23 @@ describe('browser UI (e2e, Chromium)', () => {
     await p3.goto(`${base}/work/history`);
     await see(p3.locator('tbody')).toContainText('The review is clearly negative');
     await shot(p3, '13-worker-my-work');
+    await p3.getByRole('link', { name: 'Earnings' }).first().click();
+    await p3.getByRole('heading', { name: 'Earnings and payouts' }).waitFor();
+    await see(p3.locator('main')).toContainText('Payouts through Stripe are not enabled');
+    await p3.getByRole('heading', { name: 'Statement' }).waitFor();
+    await p3.locator('.chart-box canvas').waitFor();
+    await shot(p3, '20-worker-earnings');
+    const [statement] = await Promise.all([p3.waitForEvent('download'), p3.getByRole('button', { name: 'Download CSV' }).click()]);
+    const statementCsv = readFileSync((await statement.path())!, 'utf8').trim().split('\n');
+    expect(statementCsv[0]).toBe('createdAt,transactionId,kind,account,currency,amountMinor,balanceAfterMinor,reference,memo');
+    for (const line of statementCsv.slice(1)) expect(line).toMatch(/,(approval|bonus|manual_credit),worker_payable,usd,\d+,\d+,/);
+    await p3.getByRole('link', { name: 'Reliability' }).click();
+    await p3.getByRole('heading', { name: 'My reliability' }).waitFor();
+    await see(p3.locator('.stats').last()).toContainText('1rejected');
+    await p3.getByRole('heading', { name: 'Reliability score' }).waitFor();
+    await see(p3.locator('.stats').first()).toContainText('reliability score');
+    await p3.locator('.chart-box canvas').waitFor();
+    await shot(p3, '21-worker-reliability');
 
     // ── Admin ──
     const ad = await newPage();
@@ -461,6 +524,14 @@ describe('browser UI (e2e, Chromium)', () => {
     await ad.locator('.stat').first().waitFor();
     await see(ad.locator('table')).toContainText('Review sentiment');
     await shot(ad, '15-admin-overview');
+    await ad.getByRole('link', { name: 'Agreement audit of Review sentiment' }).click();
+    await ad.getByRole('heading', { name: /Agreement audit: Review sentiment/ }).waitFor();
+    await see(ad.locator('.stats')).toContainText("Krippendorff's alpha");
+    await see(ad.locator('table.heatmap')).toHaveCount(2);
+    await see(ad.locator('table.heatmap').first()).toContainText('negative');
+    await ad.locator('.chart-box canvas').waitFor();
+    await shot(ad, '22-admin-agreement-audit');
+    await ad.getByRole('link', { name: 'Overview', exact: true }).click();
     await ad.getByRole('link', { name: 'Users' }).click();
     await ad.getByLabel('Search by email or name').fill(workers[2].email);
     await ad.getByRole('button', { name: 'Search' }).click();
@@ -469,6 +540,16 @@ describe('browser UI (e2e, Chromium)', () => {
     await ad.getByRole('button', { name: 'Block' }).click();
     await see(ad.locator('tbody')).toContainText('Too many rejected answers');
     await shot(ad, '16-admin-users');
+    await ad.getByRole('link', { name: 'Worker 3' }).click();
+    await ad.getByRole('heading', { name: 'Worker 3' }).waitFor();
+    await see(ad.locator('main')).toContainText('Too many rejected answers');
+    await see(ad.locator('main')).toContainText('The review is clearly negative');
+    await ad.getByRole('heading', { name: /^Gold history/ }).waitFor();
+    await ad.getByRole('heading', { name: 'Rule log' }).waitFor();
+    await shot(ad, '23-admin-user-detail');
+    await ad.getByRole('button', { name: 'Unblock' }).click();
+    await ad.getByRole('button', { name: 'Block', exact: true }).waitFor();
+    await ad.goBack();
     await ad.getByRole('link', { name: 'Audit log' }).click();
     await see(ad.locator('tbody')).toContainText('user.blocked');
     await shot(ad, '17-admin-audit');
@@ -485,15 +566,69 @@ describe('browser UI (e2e, Chromium)', () => {
       await see(ad.locator('main')).toContainText('Credited $5.00');
     }
     await shot(ad, '18-admin-ledger');
+    await ad.getByRole('link', { name: 'Payouts', exact: true }).click();
+    await ad.getByRole('heading', { name: 'Payouts', exact: true }).waitFor();
+    await see(ad.locator('main')).toContainText('Stripe is not configured on this server');
+    await ad.getByRole('button', { name: 'Reconcile with Stripe' }).click();
+    await ad.getByRole('heading', { name: 'Reconciliation' }).waitFor();
+    await see(ad.locator('main')).toContainText('Reconciled: 0 payouts match 0 Stripe transfers');
+    await shot(ad, '24-admin-payouts');
 
     // A reload keeps the session (refresh token in localStorage) and deep links work (SPA fallback).
     await rq.goto(`${base}/campaigns/${sentimentId}/review`);
     await rq.getByRole('heading', { name: 'Review answers' }).waitFor();
 
     expect(consoleErrors).toEqual([]);
+    expect(a11yProblems).toEqual([]);
     // eslint-disable-next-line no-console
     console.log(`web e2e: ${((Date.now() - started) / 1000).toFixed(1)} s in the browser; funding ${funded ? 'via admin credit' : 'skipped (no ledger credit endpoint yet)'}`);
   }
+
+  it('tops up through Stripe Checkout and connects a payout account when Stripe is configured', async () => {
+    // A second app on the same database, talking to the local fake Stripe with the real SDK.
+    const fake = await startFakeStripe();
+    const s = await createTestApp(fake.env());
+    try {
+      await s.app.listen(0, '127.0.0.1');
+      const at = `http://127.0.0.1:${(s.app.getHttpServer().address() as AddressInfo).port}`;
+      const deliver = async (event: Record<string, unknown>) => {
+        const { body, signature } = fake.sign(event);
+        await s.http.post('/api/stripe/webhook').set('stripe-signature', signature).set('content-type', 'application/json').send(body).expect(200);
+      };
+
+      const rq = await newPage();
+      await signUpInBrowser(rq, 'Stripe Requester', 'requester', at);
+      await rq.goto(`${at}/funding`);
+      await rq.getByLabel('Amount').fill('25');
+      await rq.getByRole('button', { name: 'Pay with Stripe' }).click();
+      await rq.waitForURL(/\/pay\//); // the browser went to (fake) Stripe's payment page
+      const session = [...fake.sessions.values()].find((x) => x.url === rq.url())!;
+      expect(session).toMatchObject({ amount_total: 2500, currency: 'usd', success_url: `${at}/funding?status=success` });
+      const { completed } = fake.completeCheckout(session.id as string);
+      await deliver(completed);
+      await rq.goto(`${at}/funding?status=success`);
+      await see(rq.locator('main')).toContainText('Payment received by Stripe');
+      await see(rq.locator('.stats')).toContainText('$25.00');
+      await shot(rq, '25-requester-funding-stripe');
+
+      const wk = await newPage();
+      await signUpInBrowser(wk, 'Stripe Worker', 'worker', at);
+      await wk.goto(`${at}/work/earnings`);
+      await wk.getByRole('button', { name: 'Connect payout account' }).click();
+      await wk.waitForURL(/\/onboarding\//); // (fake) Stripe's onboarding page, named after the account
+      const accountId = wk.url().split('/').pop()!;
+      await deliver(fake.enableAccount(accountId));
+      await wk.goto(`${at}/work/earnings?onboarding=done`);
+      await see(wk.locator('main')).toContainText('Welcome back from Stripe');
+      await wk.locator('.badge-active').waitFor();
+      await shot(wk, '26-worker-payout-connected');
+      expect(consoleErrors).toEqual([]);
+      expect(a11yProblems).toEqual([]);
+    } finally {
+      await s.close();
+      await fake.stop();
+    }
+  });
 
   it('serves the SPA at / and deep links, and leaves API 404s alone', async () => {
     const root = await t.http.get('/').expect(200);

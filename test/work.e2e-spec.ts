@@ -23,7 +23,8 @@ describe('work: claim, submit, return, review (e2e)', () => {
   describe('finding and claiming work', () => {
     it('lists open campaigns with reward and counts, never gold, never my own or closed ones', async () => {
       const w = await signUp(t, ['worker']);
-      const open = await seedCampaign(t, requester.id, { name: 'open one', rewardMinor: 12 }, [{ payload: { text: 'a' }, gold: { label: 'SECRET-GOLD' } }]);
+      // an item with a gold answer is a hidden control task: not counted, never shown as such
+      const open = await seedCampaign(t, requester.id, { name: 'open one', rewardMinor: 12 }, [{ payload: { text: 'a' }, gold: { label: 'SECRET-GOLD' } }, { payload: { text: 'b' } }]);
       const draft = await seedCampaign(t, requester.id, { status: 'draft' }, 1);
       const late = await seedCampaign(t, requester.id, { deadline: new Date(Date.now() - 1000) }, 1);
       const mine = await seedCampaign(t, w.id, {}, 1);
@@ -41,6 +42,8 @@ describe('work: claim, submit, return, review (e2e)', () => {
     it('claims a task chosen by the server, with payload and rules, never the gold answer', async () => {
       const w = await signUp(t, ['worker']);
       const c = await seedCampaign(t, requester.id, { leaseSeconds: 120 }, [{ payload: { text: 'is this a cat?' }, gold: { label: 'SECRET-GOLD' }, prelabel: { label: 'cat' } }]);
+      // the item is a hidden gold (control) task; gold rate 1 hands it out like any task
+      await ds.query(`UPDATE campaigns SET gold_rate = 1 WHERE id = $1`, [c.id]);
       const res = await claim(w, c.id).expect(200);
       expect(res.body).toMatchObject({ taskId: c.taskIds[0], campaignId: c.id, payload: { text: 'is this a cat?' }, taskType: 'single-label', labels: ['cat', 'dog', 'bird'], instructions: 'Pick the animal.', resumed: false });
       expect(Object.keys(res.body).sort()).toEqual(['assignmentId', 'campaignId', 'instructions', 'labels', 'leaseExpiresAt', 'payload', 'resumed', 'taskId', 'taskType']);
@@ -270,7 +273,7 @@ describe('work: claim, submit, return, review (e2e)', () => {
         answers: [{ boxes: [{ x: 1, y: 2, w: 10, h: 10, label: 'car' }] }, { boxes: [{ label: 'car', x: 1, y: 2, w: 10, h: 10 }] }],
         bad: { boxes: [{ x: 95, y: 0, w: 10, h: 10, label: 'car' }] },
         badField: 'answer.boxes[0]',
-        consensus: { label: { boxes: [{ x: 1, y: 2, w: 10, h: 10, label: 'car' }] }, confidence: 1, method: 'exact-match' },
+        consensus: { label: { boxes: [{ x: 1, y: 2, w: 10, h: 10, label: 'car' }] }, confidence: 1, method: 'iou-cluster', agreement: 1 },
       },
       {
         type: 'spans' as const,
@@ -279,7 +282,8 @@ describe('work: claim, submit, return, review (e2e)', () => {
         answers: [{ spans: [{ start: 0, end: 3, label: 'PER' }, { start: 13, end: 19, label: 'LOC' }] }, { spans: [{ start: 0, end: 3, label: 'PER' }] }],
         bad: { spans: [{ start: 0, end: 30, label: 'PER' }] },
         badField: 'answer.spans[0]',
-        consensus: { confidence: 0.5, method: 'exact-match' },
+        // a 1–1 tie on the LOC characters goes to the tag (ties by label order), at half confidence
+        consensus: { label: { spans: [{ start: 0, end: 3, label: 'PER' }, { start: 13, end: 19, label: 'LOC' }] }, confidence: 0.5, method: 'span-vote' },
       },
       {
         type: 'text' as const,
@@ -288,7 +292,7 @@ describe('work: claim, submit, return, review (e2e)', () => {
         answers: [{ text: 'a red bicycle' }, { text: 'a red bicycle' }],
         bad: { text: '   ' },
         badField: 'answer.text',
-        consensus: { label: { text: 'a red bicycle' }, confidence: 1, method: 'exact-match' },
+        consensus: { label: { text: 'a red bicycle' }, confidence: 1, method: 'medoid' },
       },
     ];
     it.each(cases)('runs the lifecycle of a $type task: claim, refuse a bad answer, submit, complete', async (k) => {

@@ -6,6 +6,7 @@ import express from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { TallyConfig } from '@tally/config';
+import { httpMetricsMiddleware } from '@tally/metrics';
 import { AppModule } from './app.module';
 import { validationPipe } from './common/validation';
 import { serveWebUi } from './web-ui';
@@ -13,8 +14,8 @@ import { serveWebUi } from './web-ui';
 /** Routes whose body is streamed by the handler itself (bulk imports), not parsed up front. */
 export const STREAMED_BODY = /^\/api\/campaigns\/[^/]+\/items\/?(\?|$)/;
 
-/** Routes that need the body as raw bytes (Stripe webhook signature verification). */
-export const RAW_BODY = /^\/api\/stripe\/webhook\/?(\?|$)/;
+/** Routes that need the body as raw bytes (Stripe webhook signatures; the MTurk-compatible API's SigV4 covers the body's hash). */
+export const RAW_BODY = /^\/api\/(stripe\/webhook|mturk|mturk\/submit\/[^/?]+\/mturk\/externalSubmit)\/?(\?|$)/;
 
 /** Builds the HTTP app exactly as production runs it; tests use the same function. */
 export async function createApp(config: TallyConfig, databaseUrl: string, opts: { logger?: boolean } = {}): Promise<INestApplication> {
@@ -31,6 +32,7 @@ export async function createApp(config: TallyConfig, databaseUrl: string, opts: 
 
 export function configureApp(app: NestExpressApplication, config: TallyConfig): void {
   app.set('trust proxy', 'loopback');
+  app.use(httpMetricsMiddleware); // Prometheus HTTP latency histogram (GET /metrics)
   app.use(helmet({ contentSecurityPolicy: false }));
   serveWebUi(app); // the browser UI (dist/web) at /, with an SPA fallback outside /api
   app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, credentials: true });

@@ -17,6 +17,13 @@ const AdminOverviewPage = lazy(() => admin().then((m) => ({ default: m.AdminOver
 const AdminUsersPage = lazy(() => admin().then((m) => ({ default: m.AdminUsersPage })));
 const AdminAuditPage = lazy(() => admin().then((m) => ({ default: m.AdminAuditPage })));
 const AdminLedgerPage = lazy(() => admin().then((m) => ({ default: m.AdminLedgerPage })));
+const AdminPayoutsPage = lazy(() => admin().then((m) => ({ default: m.AdminPayoutsPage })));
+const AdminUserDetailPage = lazy(() => admin().then((m) => ({ default: m.AdminUserDetailPage })));
+const AdminAgreementPage = lazy(() => admin().then((m) => ({ default: m.AdminAgreementPage })));
+const moneyPages = () => import('./pages/MoneyPages');
+const EarningsPage = lazy(() => moneyPages().then((m) => ({ default: m.EarningsPage })));
+const FundingPage = lazy(() => moneyPages().then((m) => ({ default: m.FundingPage })));
+const ReliabilityPage = lazy(() => import('./pages/ReliabilityPage').then((m) => ({ default: m.ReliabilityPage })));
 
 type Role = User['roles'][number];
 
@@ -54,9 +61,16 @@ function Header() {
                 Find work
               </NavLink>
               <NavLink to="/work/history">My work</NavLink>
+              <NavLink to="/work/earnings">Earnings</NavLink>
+              <NavLink to="/work/reliability">Reliability</NavLink>
             </>
           )}
-          {user.roles.includes('requester') && <NavLink to="/campaigns">Campaigns</NavLink>}
+          {user.roles.includes('requester') && (
+            <>
+              <NavLink to="/campaigns">Campaigns</NavLink>
+              <NavLink to="/funding">Funding</NavLink>
+            </>
+          )}
           {user.roles.includes('admin') && <NavLink to="/admin">Admin</NavLink>}
         </nav>
       )}
@@ -99,7 +113,15 @@ export function App() {
             <Route path="/signup" element={<SignUpPage />} />
             <Route path="/work" element={<Need role="worker"><WorkCampaignsPage /></Need>} />
             <Route path="/work/history" element={<Need role="worker"><MyWorkPage /></Need>} />
+            <Route path="/work/earnings" element={<Need role="worker"><EarningsPage /></Need>} />
+            <Route path="/work/reliability" element={<Need role="worker"><ReliabilityPage /></Need>} />
             <Route path="/work/:campaignId" element={<Need role="worker"><TaskPage /></Need>} />
+            {/* Stripe's default return links (the UI passes its own, these catch older ones). */}
+            <Route path="/payouts/onboarding/done" element={<Navigate to="/work/earnings?onboarding=done" replace />} />
+            <Route path="/payouts/onboarding/refresh" element={<Navigate to="/work/earnings?onboarding=refresh" replace />} />
+            <Route path="/funding" element={<Need role="requester"><FundingPage /></Need>} />
+            <Route path="/funding/success" element={<Navigate to="/funding?status=success" replace />} />
+            <Route path="/funding/cancelled" element={<Navigate to="/funding?status=cancelled" replace />} />
             <Route path="/campaigns" element={<Need role="requester"><CampaignsPage /></Need>} />
             <Route path="/campaigns/new" element={<Need role="requester"><CampaignWizardPage /></Need>} />
             <Route path="/campaigns/:id" element={<Need role="requester"><CampaignDashboardPage /></Need>} />
@@ -108,7 +130,10 @@ export function App() {
               <Route index element={<AdminOverviewPage />} />
               <Route path="users" element={<AdminUsersPage />} />
               <Route path="audit" element={<AdminAuditPage />} />
+              <Route path="users/:id" element={<AdminUserDetailPage />} />
+              <Route path="campaigns/:id/agreement" element={<AdminAgreementPage />} />
               <Route path="ledger" element={<AdminLedgerPage />} />
+              <Route path="payouts" element={<AdminPayoutsPage />} />
             </Route>
             <Route path="*" element={<div className="page"><h1>Not found</h1><Link to="/">Home</Link></div>} />
           </Routes>

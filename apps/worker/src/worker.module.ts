@@ -1,14 +1,20 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@tally/audit';
 import { ConfigModule, TallyConfig } from '@tally/config';
 import { dataSourceOptions } from '@tally/database';
+import { JobsModule } from '@tally/jobs';
+import { DbPoolMetrics } from '@tally/metrics';
+import { PaymentsModule } from '@tally/payments';
 import { WorkModule } from '@tally/work';
+import { QualityModule } from '@tally/quality';
 
 /**
- * apps/worker: the background sweeps (lease expiry, auto-approval, task and campaign completion)
- * without HTTP, over the same libs and the same database setup as apps/api. The loop runs
- * whatever RUN_BACKGROUND says (that setting is about the API process).
+ * apps/worker: the background jobs (sweeps: lease expiry, auto-approval, task and campaign
+ * completion; payouts; and whatever other modules define) without HTTP, over the same libs and database
+ * setup as apps/api. It always runs jobs, whatever RUN_BACKGROUND says (that is about the API):
+ * with REDIS_URL it is one of any number of BullMQ workers on the shared queue.
  */
 @Module({})
 export class WorkerModule {
@@ -17,10 +23,16 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ConfigModule.forRoot(config),
+        // Structured JSON logs (pino), as the API writes them; `service: worker` tells them apart.
+        LoggerModule.forRoot({ pinoHttp: { level: config.logLevel, base: { service: 'tally-worker', pid: process.pid } } }),
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, { extra: { max: 4 } }), autoLoadEntities: true }),
         AuditModule,
-        WorkModule.forRoot({ forceBackground: true }),
+        JobsModule.forRoot({ redisUrl: config.redisUrl, prefix: config.redisPrefix, process: true, concurrency: config.jobConcurrency }),
+        WorkModule.forRoot(),
+        PaymentsModule, // defines the 'payouts' job (a no-op without Stripe keys)
+        QualityModule, // defines the 'quality-reestimate' job (Dawid-Skene re-estimation, collusion check, due gold rejections)
       ],
+      providers: [DbPoolMetrics],
     };
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@tally/audit';
 import { clampPage, Page } from '@tally/common';
+import { LedgerService } from '@tally/ledger';
 import { CampaignErrors } from './campaigns.errors';
 import { CampaignAction, CampaignPatch, CampaignSettings, checkSettings, NewCampaignInput, settingsOf, TRANSITIONS, withDefaults } from './campaign-settings';
 import { CampaignEntity, CampaignStatus } from './entities/campaign.entity';
@@ -20,6 +21,13 @@ export interface CampaignSearch extends CampaignListFilter {
   /** Part of the owner's email. */
   ownerEmail?: string;
 }
+
+/**
+ * Work another lib must do inside a transition's transaction, after the status change and before
+ * the money moves (e.g. @tally/work releasing a cancelled campaign's live claims, which this lib
+ * cannot import without a cycle). Throwing rolls the whole transition back.
+ */
+export type TransitionHook = (em: EntityManager, campaign: CampaignEntity) => Promise<unknown>;
 
 export interface CampaignWithOwner {
   campaign: CampaignEntity;
@@ -51,6 +59,7 @@ export class CampaignsService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly audit: AuditService,
+    private readonly ledger: LedgerService,
   ) {}
 
   private get repo() {
@@ -152,8 +161,14 @@ export class CampaignsService {
    * the status it found is one this action may start from. Of two racing calls exactly one wins;
    * the other gets a 409 naming the status the winner left. Publishing also needs an item and a
    * deadline still ahead, checked in the same statement.
+   *
+   * Money moves in the same transaction: publishing reserves the escrow (reward × redundancyMax ×
+   * tasks × (1 + fee)) from the owner's cash — not enough → 422 INSUFFICIENT_FUNDS naming the
+   * shortfall, and the status change rolls back with it; cancelling returns the escrow to the
+   * owner's cash, keeping one slot for every assignment still claimed or awaiting review (those
+   * may yet be approved). `opts.within` runs first (see TransitionHook).
    */
-  async transition(ownerId: string, id: string, action: CampaignAction): Promise<CampaignEntity> {
+  async transition(ownerId: string, id: string, action: CampaignAction, opts: { within?: TransitionHook } = {}): Promise<CampaignEntity> {
     requireOwner(ownerId);
     const { from, to } = TRANSITIONS[action];
     return this.ds.transaction(async (em) => {
@@ -183,12 +198,25 @@ export class CampaignsService {
         if (!hasItems) throw CampaignErrors.hasNoItems();
         throw CampaignErrors.deadlinePassed();
       }
+      await opts.within?.(em, current);
+      if (action === 'publish') await this.ledger.reserveEscrow(em, current, { actorId: ownerId });
+      if (action === 'cancel') await this.releaseEscrow(em, current, 'campaign cancelled', ownerId);
       await this.audit.record(
         { actorId: ownerId, action: `campaign.${action}`, objectType: 'campaign', objectId: id, data: { from: updated[0].previous_status, to } },
         em,
       );
       return current;
     });
+  }
+
+  /**
+   * Returns the campaign's unused escrow to the owner's cash, keeping (reward + fee) for every
+   * assignment still claimed or submitted-but-unreviewed. Harmless when nothing is left (or the
+   * campaign was never published). Runs in the caller's transaction.
+   */
+  async releaseEscrow(em: EntityManager, campaign: CampaignEntity, reason: string, actorId: string | null = null): Promise<void> {
+    const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM assignments WHERE campaign_id = $1 AND status IN ('claimed', 'submitted')`, [campaign.id]);
+    await this.ledger.releaseEscrow(em, campaign, reason, { keepSlots: n, actorId });
   }
 
   async progressOwned(ownerId: string, id: string): Promise<CampaignProgress> {
@@ -198,7 +226,7 @@ export class CampaignsService {
   /** Counts from tasks and assignments; spend is what approval has moved to workers so far. */
   async progress(c: CampaignEntity): Promise<CampaignProgress> {
     const [t] = await this.ds.query(
-      `SELECT count(*)::int AS tasks, count(*) FILTER (WHERE status = 'complete')::int AS complete FROM tasks WHERE campaign_id = $1`,
+      `SELECT count(*) FILTER (WHERE status <> 'gold')::int AS tasks, count(*) FILTER (WHERE status = 'complete')::int AS complete FROM tasks WHERE campaign_id = $1`,
       [c.id],
     );
     const [a] = await this.ds.query(

@@ -1,6 +1,6 @@
 export { CampaignsModule } from './campaigns.module';
 export { CampaignsService, requireOwner } from './campaigns.service';
-export type { CampaignListFilter, CampaignSearch, CampaignWithOwner, CampaignProgress } from './campaigns.service';
+export type { CampaignListFilter, CampaignSearch, CampaignWithOwner, CampaignProgress, TransitionHook } from './campaigns.service';
 export { CampaignItemsService } from './campaign-items.service';
 export type { TaskListFilter } from './campaign-items.service';
 export { ImportItemsUseCase, MAX_IMPORT_BYTES, MAX_REPORTED_ERRORS, BATCH_ROWS } from './use-cases/import-items.use-case';

@@ -16,6 +16,16 @@ export interface TallyConfig {
   databaseUrl?: string;
   /** Distributed background work through BullMQ (REDIS_URL). */
   redisUrl?: string;
+  /** Key prefix in Redis for queues and shared rate limits (REDIS_PREFIX, default tally). */
+  redisPrefix: string;
+  /** PostgreSQL connections per API process (DB_POOL_MAX, default 20; mind max_connections × processes). */
+  dbPoolMax: number;
+  /** Background jobs one process runs at once (JOB_CONCURRENCY, default 4). */
+  jobConcurrency: number;
+  /** Bearer token required by GET /metrics (METRICS_TOKEN; unset = /metrics open, e.g. behind a private network). */
+  metricsToken?: string;
+  /** Serve /metrics on this separate port instead of the API port (METRICS_PORT, 0 = off; apps/worker uses it too). */
+  metricsPort: number;
   /** Signing secret for access tokens (JWT_SECRET; generated and kept in DATA_DIR when absent). */
   jwtSecret: string;
   jwtIssuer: string;
@@ -47,6 +57,8 @@ export interface TallyConfig {
   payoutMinimumMinor: number;
   /** Where browsers reach Tally, for Stripe's return links (PUBLIC_URL, default http://localhost:PORT). */
   publicUrl: string;
+  /** Server key that encrypts MTurk-API access key secrets (MTURK_KEY_SECRET; default: derived from JWT_SECRET). */
+  mturkKeySecret?: string;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +120,11 @@ export function loadConfig(env: Env = process.env): TallyConfig {
     dataDir,
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: env.REDIS_PREFIX || 'tally',
+    jobConcurrency: int('JOB_CONCURRENCY', 4, 1, 64),
+    dbPoolMax: int('DB_POOL_MAX', 20, 1, 1000),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    metricsPort: int('METRICS_PORT', 0, 0, 65535),
     jwtSecret: env.JWT_SECRET || '',
     jwtIssuer: env.JWT_ISSUER || 'tally',
     jwtAudience: env.JWT_AUDIENCE || 'tally-api',
@@ -127,6 +144,7 @@ export function loadConfig(env: Env = process.env): TallyConfig {
     platformFeeBps: int('PLATFORM_FEE_BPS', 2000, 0, 10000),
     payoutMinimumMinor: int('PAYOUT_MINIMUM_MINOR', 500, 1, 100_000_000),
     publicUrl: '',
+    mturkKeySecret: env.MTURK_KEY_SECRET || undefined,
   };
   config.publicUrl = (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   if (problems.length) throw new ConfigError(problems);
@@ -151,8 +169,10 @@ export function describeConfig(config: TallyConfig): Record<string, unknown> {
     ...config,
     databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@'),
     jwtSecret: '***',
+    metricsToken: mask(config.metricsToken),
     adminPassword: mask(config.adminPassword),
     stripeSecretKey: mask(config.stripeSecretKey),
     stripeWebhookSecret: mask(config.stripeWebhookSecret),
+    mturkKeySecret: mask(config.mturkKeySecret),
   };
 }

@@ -6,10 +6,20 @@
  * (0.4–0.6), 12% spammers (uniformly random) and 8% adversarial (answer the next class).
  * Each (size, method) runs in its own child process so that peak RSS (maxRSS) is its own.
  * Fit time excludes generating the crowd and grouping it by task (`buildCrowd`), which the CLI
- * does while reading; it includes everything `fit` does. Usage:
- *   node scripts/bench-consensus.js [--sizes 100k,1M,10M] [--methods ds,mv,...]
+ * does while reading; it includes everything `fit` does (and, for the EM methods on 500k+
+ * answers, starting the helper thread). `--repeat N` runs every cell N times (fresh processes)
+ * and prints the minimum and the median: the machine is shared, so single figures are noisy.
+ * "cpu s" is the process's CPU time during the fit (all threads: above the wall time when the
+ * helper thread works in parallel; on a loaded machine the wall time grows, the CPU time less).
+ * The `csv` row times the CLI's reader (`readCsvColumns`) on a 1M-line `task,worker,label` file.
+ * Usage:
+ *   node scripts/bench-consensus.js [--sizes 100k,1M,10M] [--methods ds,mv,...] [--repeat 3] [--csv]
  */
 import { execFileSync } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCsvColumns } from '../../../apps/cli/src/commands/csv-columns';
 import { buildCrowd, createEstimator, type CategoricalMethod } from '../src';
 
 interface Size {
@@ -78,9 +88,11 @@ function one(sizeName: string, method: CategoricalMethod): void {
   const size = SIZES.find((s) => s.name === sizeName)!;
   const { encoded, truth } = generate(size);
   const crowd = buildCrowd(encoded);
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const fit = createEstimator(method).fit(crowd);
   const fitSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(c0);
   let right = 0;
   for (let t = 0; t < truth.length; t++) if (fit.labelIndex[t] === truth[t]) right++;
   const out = {
@@ -88,6 +100,7 @@ function one(sizeName: string, method: CategoricalMethod): void {
     method,
     answers: crowd.nAnswers,
     fitSeconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     accuracy: right / truth.length,
     iterations: fit.iterations,
@@ -97,23 +110,51 @@ function one(sizeName: string, method: CategoricalMethod): void {
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
+/** Writes the 1M-answer crowd as a CSV (string ids, as a real export) and times reading it. */
+function csv(): void {
+  const size = SIZES.find((s) => s.name === '1M')!;
+  const { encoded } = generate(size);
+  const path = join(tmpdir(), `tally-bench-${process.pid}.csv`);
+  const names = ['cat', 'dog', 'bird', 'fish'];
+  const lines = ['task,worker,label'];
+  for (let i = 0; i < encoded.task.length; i++) lines.push(`task-${encoded.task[i]},worker-${encoded.worker[i]},${names[encoded.label[i]]}`);
+  writeFileSync(path, lines.join('\n') + '\n');
+  try {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const r = readCsvColumns(path, ['task', 'worker', 'label']);
+    const fitSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(c0);
+    process.stdout.write(JSON.stringify({ size: '1M', method: 'csv', answers: r.rows, fitSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: process.resourceUsage().maxRSS / 1024, accuracy: null, iterations: 0, converged: true }) + '\n');
+  } finally {
+    unlinkSync(path);
+  }
+}
+
 function main(argv: string[]): void {
   const arg = (k: string) => {
     const i = argv.indexOf(k);
     return i >= 0 ? argv[i + 1] : undefined;
   };
   if (argv[0] === '--one') return one(argv[1], argv[2] as CategoricalMethod);
+  if (argv[0] === '--csv-one') return csv();
   const sizes = (arg('--sizes') ?? '100k,1M,10M').split(',');
   const only = arg('--methods')?.split(',') as CategoricalMethod[] | undefined;
-  console.log('size   method       answers     fit s   peak RSS MB  accuracy  iterations');
-  for (const s of sizes) {
-    for (const m of only ?? (s === '10M' ? FAST : ALL)) {
-      const res = JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1], '--one', s, m], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
-      console.log(
-        `${s.padEnd(6)} ${m.padEnd(12)} ${String(res.answers).padStart(9)} ${res.fitSeconds.toFixed(3).padStart(8)} ${res.peakRssMB.toFixed(0).padStart(12)}  ${res.accuracy.toFixed(4)}  ${res.iterations}${res.converged ? '' : ' (cap)'}${res.chosen ? ` → ${res.chosen}` : ''}`,
-      );
-    }
-  }
+  const repeat = Math.max(1, Number(arg('--repeat') ?? 1));
+  const child = (args: string[]) => JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1], ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${repeat} run${repeat > 1 ? 's' : ''} per cell)`);
+  console.log('size   method       answers   fit s min  median   cpu s min  peak RSS MB  accuracy  iterations');
+  const row = (s: string, m: string, args: string[]) => {
+    const runs = Array.from({ length: repeat }, () => child(args));
+    const res = runs[0];
+    const secs = runs.map((r) => r.fitSeconds as number);
+    console.log(
+      `${s.padEnd(6)} ${m.padEnd(12)} ${String(res.answers).padStart(9)} ${Math.min(...secs).toFixed(3).padStart(10)} ${median(secs).toFixed(3).padStart(7)} ${Math.min(...runs.map((r) => r.cpuSeconds as number)).toFixed(3).padStart(10)} ${Math.max(...runs.map((r) => r.peakRssMB as number)).toFixed(0).padStart(13)}  ${res.accuracy == null ? '     -' : res.accuracy.toFixed(4)}  ${res.iterations}${res.converged ? '' : ' (cap)'}${res.chosen ? ` → ${res.chosen}` : ''}`,
+    );
+  };
+  if (argv.includes('--csv')) row('1M', 'csv', ['--csv-one']);
+  for (const s of sizes) for (const m of only ?? (s === '10M' ? FAST : ALL)) row(s, m, ['--one', s, m]);
 }
 
 main(process.argv.slice(2));

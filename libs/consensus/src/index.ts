@@ -24,6 +24,7 @@ export { Mace, type MaceOptions } from './categorical/mace';
 export { BayesianDawidSkene, type BayesianDawidSkeneOptions } from './categorical/bayesian-dawid-skene';
 export { SharedAccuracy, type SharedAccuracyOptions } from './categorical/shared-accuracy';
 export { AutoAggregator, type AutoOptions, type AutoCandidate, type CandidateScore, crossValidate } from './categorical/auto';
+export { warmUpThreads, PARALLEL_MIN_ANSWERS } from './categorical/fused-em';
 export { createEstimator, CATEGORICAL_METHODS, isCategoricalMethod, type CategoricalEstimator } from './categorical/estimators';
 export { posteriorForTask, type TaskAnswer, type TaskPosterior, type PosteriorOptions } from './categorical/posterior';
 export { aggregateMultiLabel, type MultiLabelAnswer, type MultiLabelOptions, type MultiLabelResult } from './categorical/multi-label';

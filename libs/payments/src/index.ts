@@ -6,6 +6,7 @@ export type { CheckoutInput, ManualCreditInput, ConfirmedPayment } from './fundi
 export { StripeWebhookService } from './stripe-webhook.service';
 export type { WebhookResult } from './stripe-webhook.service';
 export { PayoutsService, PayoutCrash, toPayout } from './payouts.service';
+export { PayoutsJob } from './payouts.job';
 export type { Payout, PayoutStatus, PayoutRunResult, PayoutCrashPoints } from './payouts.service';
 export { ReconciliationService } from './reconciliation.service';
 export type { ReconciliationReport, Discrepancy, DiscrepancyKind } from './reconciliation.service';

@@ -1,6 +1,8 @@
 import { JwtService } from '@nestjs/jwt';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { inTransaction } from '@tally/database';
+import { cash, escrowFor, LedgerService, manualAdjustments } from '@tally/ledger';
 import type { TestApp, TestUser } from './test-app';
 
 /** The app's DataSource, for fixtures that insert rows directly and for asserting on tables. */
@@ -35,7 +37,8 @@ export interface SeededCampaign {
 
 /**
  * Inserts a campaign (published by default) and its tasks straight into the database, with
- * needed = redundancyMin, so work tests do not depend on the campaigns API. `items` may be a count
+ * needed = redundancyMin, so work tests do not depend on the campaigns API. A campaign seeded past
+ * draft also gets its escrow, funded by a matching manual credit (see fundAndEscrow). `items` may be a count
  * (texts "item 0", "item 1", ...) or explicit items. Tasks are inserted in order, so their seq
  * follows the array.
  */
@@ -89,7 +92,36 @@ export async function seedCampaign(
     );
     taskIds.push(...rows.map((r) => r.id));
   }
+  if (c.status !== 'draft') await fundAndEscrow(t, { id: row.id, ownerId, currency: c.currency, rewardMinor: c.rewardMinor, redundancyMax: c.redundancyMax }, taskIds.length);
   return { id: row.id, taskIds };
+}
+
+/**
+ * What publishing does to money, for a campaign seeded past draft: the owner is credited exactly
+ * the escrow (so their spendable cash is unchanged) and the escrow is reserved, as the real publish
+ * would, so approvals in work tests are paid from it.
+ */
+async function fundAndEscrow(
+  t: TestApp,
+  campaign: { id: string; ownerId: string; currency: string; rewardMinor: number; redundancyMax: number },
+  tasks: number,
+): Promise<void> {
+  const ledger = t.app.get(LedgerService, { strict: false });
+  const { total } = escrowFor(campaign.rewardMinor, campaign.redundancyMax * tasks, ledger.feeBps);
+  await inTransaction(dataSourceOf(t), async (em) => {
+    if (total > 0) {
+      await ledger.post(em, {
+        idempotencyKey: `seed-funding:${campaign.id}`,
+        kind: 'manual_credit',
+        memo: 'test fixture: funds for the seeded campaign',
+        entries: [
+          { account: manualAdjustments(campaign.currency), amount: -total },
+          { account: cash(campaign.ownerId, campaign.currency), amount: total },
+        ],
+      });
+    }
+    await ledger.reserveEscrow(em, campaign, { taskCount: tasks });
+  });
 }
 
 /**

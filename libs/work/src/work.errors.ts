@@ -11,6 +11,10 @@ export const WorkErrors = {
     new DomainError('WORKER_BLOCKED', 'forbidden', `Your account is blocked from claiming work${reason ? `: ${reason}` : ''}`, {
       reason,
     }),
+  /** 403 with the reason: not qualified, blocked from this campaign, failed test waiting to retry, daily cap. */
+  notQualified: (why: string) => new DomainError('NOT_QUALIFIED', 'forbidden', why, { reason: why }),
+  noTestItems: () =>
+    new DomainError('QUALIFICATION_TEST_UNAVAILABLE', 'forbidden', 'This campaign has no qualification test items left for you; you cannot qualify right now'),
   ownCampaign: () => forbidden('OWN_CAMPAIGN', 'You cannot work on tasks of your own campaign'),
   campaignNotOpen: (status: string, why?: string) =>
     conflict('CAMPAIGN_NOT_OPEN', why ?? `The campaign is ${status}; only a published campaign hands out work`, { status }),

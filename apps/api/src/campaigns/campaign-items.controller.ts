@@ -27,12 +27,13 @@ export class CampaignItemsController {
       'plus optional gold/prelabel keys; CSV columns are payload fields, gold/prelabel cells hold JSON or a bare single-label). ' +
       'RULE: good rows are imported and bad rows reported by line number, in one transaction — all good rows or none, never half-written. ' +
       'Exact duplicate payloads (within the file or already in the campaign) are skipped and counted. ?strict=true rejects the whole ' +
-      'file with 422 IMPORT_REJECTED if any row is bad. Up to 200 MB.',
+      'file with 422 IMPORT_REJECTED if any row is bad. Up to 200 MB. Into a published or paused campaign, the new items\' escrow ' +
+      '(reward × redundancyMax × (1 + fee) each) is reserved in the same transaction: 422 INSUFFICIENT_FUNDS naming the shortfall, nothing imported.',
   })
   @ApiConsumes('application/json', 'application/x-ndjson', 'application/jsonl', 'text/csv')
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
   @ApiCreatedResponse({ type: ImportReportDto })
-  @ApiUnprocessableEntityResponse({ description: 'IMPORT_REJECTED (strict, with `report`), IMPORT_FILE_MALFORMED, IMPORT_TOO_LARGE' })
+  @ApiUnprocessableEntityResponse({ description: 'IMPORT_REJECTED (strict, with `report`), IMPORT_FILE_MALFORMED, IMPORT_TOO_LARGE, INSUFFICIENT_FUNDS' })
   async import(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: ImportQuery, @Req() req: Request): Promise<ImportReportDto> {
     return toImportReportDto(await this.importItems.execute(toImportInput(me, id, q, req)));
   }

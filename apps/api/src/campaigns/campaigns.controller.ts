@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Que
 import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { CampaignsService } from '@tally/campaigns';
+import { CancelCampaignUseCase } from '@tally/work';
 import { CampaignListQuery, CreateCampaignDto, UpdateCampaignDto } from './campaign.dto';
 import { CampaignDto, CampaignPageDto, CampaignProgressDto } from './campaign-response.dto';
 import { toCampaignDto, toCampaignPatch, toListFilter, toNewCampaign, toProgressDto } from './campaign.mapper';
@@ -16,7 +17,10 @@ import { toCampaignDto, toCampaignPatch, toListFilter, toNewCampaign, toProgress
 @ApiNotFoundResponse({ description: 'CAMPAIGN_NOT_FOUND: no such campaign among yours' })
 @Controller('campaigns')
 export class CampaignsController {
-  constructor(private readonly campaigns: CampaignsService) {}
+  constructor(
+    private readonly campaigns: CampaignsService,
+    private readonly cancelCampaign: CancelCampaignUseCase,
+  ) {}
 
   @Post()
   @ApiCreatedResponse({ type: CampaignDto, description: 'created as a draft' })
@@ -52,7 +56,12 @@ export class CampaignsController {
 
   @Post(':id/publish')
   @HttpCode(200)
-  @ApiOkResponse({ type: CampaignDto, description: 'draft → published; needs at least one item (422 CAMPAIGN_HAS_NO_ITEMS)' })
+  @ApiOkResponse({
+    type: CampaignDto,
+    description:
+      'draft → published; needs at least one item (422 CAMPAIGN_HAS_NO_ITEMS). Reserves reward × redundancyMax × items × (1 + platform fee) ' +
+      "from the requester's cash into the campaign's escrow in the same transaction: 422 INSUFFICIENT_FUNDS naming the shortfall, and nothing changes.",
+  })
   @ApiConflictResponse({ description: 'CAMPAIGN_STATUS_CONFLICT, naming the current status' })
   async publish(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignDto> {
     return toCampaignDto(await this.campaigns.transition(me.id, id, 'publish'));
@@ -76,9 +85,12 @@ export class CampaignsController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  @ApiOkResponse({ type: CampaignDto, description: 'draft / published / paused → cancelled (final)' })
+  @ApiOkResponse({
+    type: CampaignDto,
+    description: 'draft / published / paused → cancelled (final). Live claims are released and the escrow returns to cash, except one slot per answer awaiting review.',
+  })
   @ApiConflictResponse({ description: 'CAMPAIGN_STATUS_CONFLICT' })
   async cancel(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignDto> {
-    return toCampaignDto(await this.campaigns.transition(me.id, id, 'cancel'));
+    return toCampaignDto(await this.cancelCampaign.execute(me.id, id));
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } fr
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { ReviewAssignmentsUseCase } from '@tally/work';
-import { AnswerDto, AnswersQueryDto, BulkReviewDto, BulkReviewResultDto, RejectDto, toAnswerDto, toBulkReviewResultDto } from './review.dto';
+import { AnswerDto, AnswersQueryDto, ApproveQueryDto, BulkReviewDto, BulkReviewResultDto, RejectDto, toAnswerDto, toBulkReviewResultDto } from './review.dto';
 
 /** The requester's review of their own campaigns' answers; anyone else's campaign is a 404. */
 @ApiTags('review')
@@ -20,9 +20,9 @@ export class ReviewController {
 
   @Post('assignments/:id/approve')
   @HttpCode(200)
-  @ApiOkResponse({ type: AnswerDto })
-  async approve(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<AnswerDto> {
-    return toAnswerDto(await this.review.approve(me.id, id));
+  @ApiOkResponse({ type: AnswerDto, description: 'pays the worker (reward from escrow, fee to the platform) once, in the same transaction' })
+  async approve(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: ApproveQueryDto): Promise<AnswerDto> {
+    return toAnswerDto(await this.review.approve(me.id, id, { overrideRejection: q.overrideRejection === true }));
   }
 
   @Post('assignments/:id/reject')

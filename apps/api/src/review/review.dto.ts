@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { ASSIGNMENT_STATUSES, AssignmentEntity, AssignmentStatus, BulkReviewResult, REASON_MAX, REASON_MIN } from '@tally/work';
 import { PageQuery } from '../admin/admin-users.controller';
 
@@ -9,6 +10,12 @@ export class AnswersQueryDto extends PageQuery {
   @ApiPropertyOptional({ enum: ASSIGNMENT_STATUSES, description: 'default: submitted, approved and rejected' })
   @IsOptional() @IsIn(ASSIGNMENT_STATUSES)
   status?: AssignmentStatus;
+}
+
+export class ApproveQueryDto {
+  @ApiPropertyOptional({ description: 'also approve (and pay) an answer that was rejected: a reversed rejection', default: false })
+  @IsOptional() @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)) @IsBoolean()
+  overrideRejection?: boolean;
 }
 
 export class RejectDto {

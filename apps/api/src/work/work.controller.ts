@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
+import { claimsTotal, submissionsTotal } from '@tally/metrics';
 import {
   ClaimTaskUseCase,
   ListMyAssignmentsUseCase,
@@ -46,14 +47,25 @@ export class WorkController {
   @ApiOkResponse({ type: ClaimDto })
   @ApiConflictResponse({ description: 'NO_TASK_AVAILABLE (nothing left for you now) or CAMPAIGN_NOT_OPEN' })
   async claim(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<ClaimDto> {
-    return toClaimDto(await this.claimTask.execute({ workerId: me.id, campaignId: id }));
+    try {
+      const claimed = await this.claimTask.execute({ workerId: me.id, campaignId: id });
+      claimsTotal.inc({ outcome: claimed.resumed ? 'resumed' : 'claimed' });
+      return toClaimDto(claimed);
+    } catch (err) {
+      claimsTotal.inc({ outcome: (err as { code?: string }).code === 'NO_TASK_AVAILABLE' ? 'none' : 'refused' });
+      throw err;
+    }
   }
 
   @Post('assignments/:id/submit')
   @HttpCode(200)
   @ApiOkResponse({ type: WorkerAssignmentDto, description: 'the stored assignment; a retried submit returns the same body' })
   async submit(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: SubmitAnswerDto): Promise<WorkerAssignmentDto> {
-    const { assignment } = await this.submitAnswer.execute({ workerId: me.id, assignmentId: id, answer: dto.answer, durationMs: dto.durationMs });
+    const { assignment, stored } = await this.submitAnswer.execute({ workerId: me.id, assignmentId: id, answer: dto.answer, durationMs: dto.durationMs }).catch((err) => {
+      submissionsTotal.inc({ outcome: 'refused' });
+      throw err;
+    });
+    submissionsTotal.inc({ outcome: stored ? 'stored' : 'retry' });
     return toWorkerAssignmentDto(assignment);
   }
 

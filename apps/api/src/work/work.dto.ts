@@ -39,6 +39,10 @@ export class OpenCampaignDto {
   @ApiProperty() tasksTotal: number;
   @ApiProperty() tasksComplete: number;
   @ApiProperty() openSlots: number;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'what a worker needs to claim: minReliability, minApprovedCount, minApprovalRate, ...' })
+  qualification: Record<string, unknown>;
+  @ApiProperty({ nullable: true, type: Number, description: 'median seconds workers took on recent answers; null before any' })
+  estimatedSeconds: number | null;
 }
 
 export class ClaimDto {
@@ -92,6 +96,8 @@ export function toOpenCampaignDto(c: OpenCampaign): OpenCampaignDto {
     tasksTotal: c.tasksTotal,
     tasksComplete: c.tasksComplete,
     openSlots: c.openSlots,
+    qualification: { ...c.qualification },
+    estimatedSeconds: c.estimatedSeconds,
   };
 }
 

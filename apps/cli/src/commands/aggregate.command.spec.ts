@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { buildCrowd, createEstimator, encodeAnswers, evaluate } from '@tally/consensus';
 import { aggregateCommand } from './aggregate.command';
 import { readCsvColumns } from './csv-columns';
 
@@ -62,6 +63,77 @@ describe('tally aggregate (categorical)', () => {
   });
 });
 
+// The contract in DESIGN.md ("Contracts"), checked field by field.
+describe('tally aggregate: the DESIGN.md contract', () => {
+  it('without --json: a summary, and with --gold the last line is "accuracy: 0.XXXX" over the gold tasks', async () => {
+    // a gold task nobody answered counts as wrong: 2 right out of 4 gold tasks
+    const g = file('gold-extra.csv', 'task,label\nt1,x\nt2,x\n"t,3",x\nnever-answered,x\n');
+    const r = await run(['--answers', answers, '--method', 'mv', '--gold', g]);
+    expect(r.code).toBe(0);
+    expect(r.out[r.out.length - 1]).toBe('accuracy: 0.5000');
+    expect(r.out).toEqual(expect.arrayContaining(['tasks: 3', 'workers: 3', 'answers: 9']));
+  });
+
+  it('--out writes "task,label,confidence": one row per task, CSV-quoted, confidence in [0, 1]', async () => {
+    const out = join(dir, 'contract-out.csv');
+    const r = await run(['--answers', answers, '--method', 'mv', '--out', out]);
+    expect(r.code).toBe(0);
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toBe('task,label,confidence');
+    expect(lines).toHaveLength(4);
+    expect(lines.slice(1).map((l) => l.replace(/,[^,]*$/, ''))).toEqual(['t1,x', 't2,y', '"t,3",x']);
+    for (const l of lines.slice(1)) {
+      const c = Number(l.slice(l.lastIndexOf(',') + 1));
+      expect(c).toBeGreaterThan(0);
+      expect(c).toBeLessThanOrEqual(1);
+    }
+    expect(Number(lines[1].split(',')[2])).toBeCloseTo(2 / 3, 5);
+  });
+
+  it('--json prints exactly one JSON object with the contract fields and their types', async () => {
+    for (const withGold of [true, false]) {
+      const r = await run(['--answers', answers, '--method', 'auto', '--json', ...(withGold ? ['--gold', gold] : [])]);
+      expect(r.code).toBe(0);
+      expect(r.out).toHaveLength(1);
+      const o = JSON.parse(r.out[0]);
+      expect(Object.keys(o).sort()).toEqual(['accuracy', 'answers', 'converged', 'fitSeconds', 'iterations', 'method', 'tasks', 'workers']);
+      expect(o).toMatchObject({ method: 'auto', tasks: 3, workers: 3, answers: 9 });
+      expect(typeof o.converged).toBe('boolean');
+      expect(Number.isInteger(o.iterations)).toBe(true);
+      expect(o.fitSeconds).toBeGreaterThanOrEqual(0);
+      if (withGold) expect(o.accuracy).toBeCloseTo(2 / 3, 10);
+      else expect(o.accuracy).toBeNull();
+    }
+  });
+
+  it('the header may list the columns in any order, with extra columns', async () => {
+    const shuffled = file('shuffled.csv', 'label,extra,worker,task\nx,1,a,t1\nx,2,b,t1\ny,3,c,t1\n');
+    const r = await run(['--answers', shuffled, '--method', 'ds', '--json']);
+    expect(JSON.parse(r.out[0])).toMatchObject({ tasks: 1, workers: 3, answers: 3 });
+  });
+
+  it('boxes with --json: one object carrying mean_iou, precision@0.5 and recall@0.5', async () => {
+    const b = { x: 0, y: 0, w: 10, h: 10, label: 'car' };
+    const ans = file('boxes-json.jsonl', ['a', 'b'].map((worker) => JSON.stringify({ task: 'i', worker, boxes: [b] })).join('\n') + '\n');
+    const g = file('boxes-json-gold.jsonl', JSON.stringify({ task: 'i', boxes: [b] }) + '\n');
+    const r = await run(['--type', 'boxes', '--answers', ans, '--gold', g, '--method', 'mv', '--json']);
+    expect(r.out).toHaveLength(1);
+    expect(JSON.parse(r.out[0])).toMatchObject({ mean_iou: 1, 'precision@0.5': 1, 'recall@0.5': 1 });
+  });
+
+  // the shared public data sets (beside the repository, as in CI): the CLI's figure is the library's
+  const datasets = process.env.TALLY_DATASETS ?? resolve(__dirname, '../../../../../shared/datasets');
+  (existsSync(join(datasets, 'bluebirds/answers.csv')) ? it : it.skip).each(['mv', 'ds', 'bayes-ds'])('bluebirds, --method %s: the accuracy line is the library\'s', async (method) => {
+    const rows = (f: string) => readFileSync(join(datasets, 'bluebirds', f), 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
+    const fit = createEstimator(method as 'mv').fit(buildCrowd(encodeAnswers(rows('answers.csv').map(([task, worker, label]) => ({ task, worker, label })))));
+    const expected = evaluate(fit, rows('gold.csv').map(([task, label]) => ({ task, label }))).accuracy;
+    const r = await run(['--answers', join(datasets, 'bluebirds/answers.csv'), '--gold', join(datasets, 'bluebirds/gold.csv'), '--method', method]);
+    expect(r.code).toBe(0);
+    expect(r.out[r.out.length - 1]).toBe(`accuracy: ${expected.toFixed(4)}`);
+    expect(expected).toBeGreaterThan(0.75);
+  });
+});
+
 describe('tally aggregate --type boxes', () => {
   const box = (x: number) => ({ x, y: 0, w: 10, h: 10, label: 'car' });
   const ans = file(
@@ -117,6 +189,17 @@ describe('readCsvColumns', () => {
       expect(r.columns.task.values).toEqual(['a "quoted", task', 'b']);
       expect(r.columns.label.values).toEqual(['x', 'multi\nline']);
       expect(Array.from(r.columns.label.codes)).toEqual([0, 1, 0]);
+    }
+  });
+
+  it('old Mac line ends (CR alone), a quote inside an unquoted field and repeated values at any chunk size', () => {
+    const p = file('cr.csv', 'task,worker,label\rt1,w1,a"b\rt1,w2,x\rt1,w2,x\rt2,w1,x');
+    for (const chunk of [3, 5, 8, 1 << 16]) {
+      const r = readCsvColumns(p, ['task', 'worker', 'label'], chunk);
+      expect(r.rows).toBe(4);
+      expect(r.columns.label.values).toEqual(['a"b', 'x']);
+      expect(Array.from(r.columns.task.codes)).toEqual([0, 0, 0, 1]);
+      expect(Array.from(r.columns.worker.codes)).toEqual([0, 1, 1, 0]);
     }
   });
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import {
   aggregateBoxes,
   aggregateMultiLabel,
@@ -18,10 +18,12 @@ import {
   iou,
   type MultiLabelAnswer,
   normalizedEditDistance,
+  PARALLEL_MIN_ANSWERS,
   type RepeatPolicy,
   type Span,
   type SpanAnswer,
   type WorkerBoxes,
+  warmUpThreads,
 } from '@tally/consensus';
 import { CsvError, readCsvColumns } from './csv-columns';
 import { parseFlags } from './flags';
@@ -111,6 +113,8 @@ function csvField(s: string): string {
 }
 
 function runCategorical(o: RunOptions): number {
+  // a large file (~28 bytes a line): boot the EM helper thread while the file is read
+  if (statSync(o.answers).size > PARALLEL_MIN_ANSWERS * 16) warmUpThreads();
   const csv = readCsvColumns(o.answers, ['task', 'worker', 'label']);
   const { task, worker, label } = csv.columns;
   // classes in compareLabels order: the documented tie-break order

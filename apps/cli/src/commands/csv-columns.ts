@@ -35,14 +35,26 @@ class ByteInterner {
   private arenaUsed = 0;
   readonly values: string[] = [];
 
+  /** The id returned last: long-format files list a task's answers together, so it often repeats. */
+  private last = -1;
+
   intern(buf: Uint8Array, s: number, e: number): number {
+    const len = e - s;
+    const last = this.last;
+    if (last >= 0 && this.lengths[last] === len) {
+      const arena = this.arena;
+      const a = this.starts[last] - s;
+      let i = s;
+      while (i < e && arena[a + i] === buf[i]) i++;
+      if (i === e) return last;
+    }
     let h = 0x811c9dc5 | 0;
     for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-    const mask = this.table.length - 1;
+    const table = this.table;
+    const mask = table.length - 1;
     let slot = h & mask;
-    const len = e - s;
     for (;;) {
-      const id = this.table[slot];
+      const id = table[slot];
       if (id < 0) break;
       if (this.hashes[id] === h && this.lengths[id] === len) {
         const a = this.starts[id];
@@ -52,11 +64,11 @@ class ByteInterner {
             same = false;
             break;
           }
-        if (same) return id;
+        if (same) return (this.last = id);
       }
       slot = (slot + 1) & mask;
     }
-    return this.add(buf, s, e, h, slot);
+    return (this.last = this.add(buf, s, e, h, slot));
   }
 
   private add(buf: Uint8Array, s: number, e: number, h: number, slot: number): number {
@@ -77,7 +89,7 @@ class ByteInterner {
     this.starts[id] = this.arenaUsed;
     this.lengths[id] = len;
     this.arenaUsed += len;
-    this.values.push(Buffer.from(buf.buffer, buf.byteOffset + s, len).toString('utf8'));
+    this.values.push(Buffer.isBuffer(buf) ? buf.toString('utf8', s, e) : Buffer.from(buf.buffer, buf.byteOffset + s, len).toString('utf8'));
     this.table[slot] = id;
     if (this.values.length * 2 > this.table.length) this.rehash();
     return id;
@@ -111,14 +123,14 @@ export class CsvError extends Error {}
 export function readCsvColumns(path: string, wanted: readonly string[], chunkSize = 1 << 23): CsvColumns {
   const fd = openSync(path, 'r');
   try {
-    let buf = new Uint8Array(chunkSize);
+    let buf: Uint8Array = Buffer.allocUnsafe(chunkSize);
     let len = 0;
     let eof = false;
     const fill = () => {
       if (eof) return;
       if (len === buf.length) {
-        const b = new Uint8Array(buf.length * 2);
-        b.set(buf);
+        const b = Buffer.allocUnsafe(buf.length * 2);
+        b.set(buf.subarray(0, len));
         buf = b;
       }
       const n = readSync(fd, buf, len, buf.length - len, null);
@@ -150,7 +162,50 @@ export function readCsvColumns(path: string, wanted: readonly string[], chunkSiz
       // local copies: `buf`/`len` are captured by `fill`, and reading captured variables in this loop is slow
       const B = buf;
       const L = len;
-      while (p < L) {
+      if (header !== null && p < L && B[p] !== QUOTE) {
+        // fast path for the common record: no quotes; bytes above ',' (0x2c) are never special,
+        // so most bytes cost one comparison. Anything else (a quote, a record cut by the end of
+        // the chunk, the last record without a line end) is left to the general parser below.
+        let f = 0;
+        let s = p;
+        let q = p;
+        let ok = false;
+        while (q < L) {
+          const ch = B[q];
+          if (ch > COMMA) {
+            q++;
+            continue;
+          }
+          if (ch === COMMA) {
+            if (f === fs.length) break;
+            fs[f] = s;
+            fe[f] = q;
+            fq[f] = 0;
+            f++;
+            s = ++q;
+            if (q < L && B[q] === QUOTE) break;
+            continue;
+          }
+          if (ch === LF || (ch === CR && q + 1 < L)) {
+            if (f === fs.length) break;
+            fs[f] = s;
+            fe[f] = q;
+            fq[f] = 0;
+            f++;
+            q += ch === CR && B[q + 1] === LF ? 2 : 1;
+            ok = true;
+            break;
+          }
+          if (ch === QUOTE || ch === CR) break;
+          q++;
+        }
+        if (ok) {
+          nf = f;
+          p = q;
+          complete = true;
+        }
+      }
+      while (!complete && p < L) {
         let s: number;
         let e: number;
         let inScratch = 0;

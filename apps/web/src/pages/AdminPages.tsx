@@ -1,8 +1,10 @@
 import { FormEvent, useState } from 'react';
 import { Link, NavLink, Outlet } from 'react-router-dom';
+export { AdminAgreementPage, AdminPayoutsPage, AdminUserDetailPage } from './AdminMorePages';
 import { api, describeError, itemsOf, money, totalOf, User } from '../api';
 import { Card, ErrorNote, fmtDate, Notice, Stat, StatusBadge, useLoad } from '../ui';
 import { MoneyStats } from './Balance';
+import { BarChart } from './lazy-charts';
 import { Campaign } from './RequesterPages';
 
 export function AdminLayout() {
@@ -15,6 +17,7 @@ export function AdminLayout() {
         <NavLink to="/admin/users">Users</NavLink>
         <NavLink to="/admin/audit">Audit log</NavLink>
         <NavLink to="/admin/ledger">Ledger</NavLink>
+        <NavLink to="/admin/payouts">Payouts</NavLink>
       </nav>
       <Outlet />
     </div>
@@ -27,7 +30,9 @@ export function AdminOverviewPage() {
   const requesters = useLoad(() => api('/admin/users', { query: { limit: 1, role: 'requester' } }), []);
   const blocked = useLoad(() => api('/admin/users', { query: { limit: 1, blocked: true } }), []);
   const campaigns = useLoad(() => api('/admin/campaigns', { query: { limit: 100 } }), []);
+  const flags = useLoad(() => api('/admin/quality/flags', { query: { open: true, limit: 20 } }), []);
   const list = itemsOf<Campaign>(campaigns.data);
+  const names = new Map(list.map((c) => [c.id, c.name]));
   return (
     <>
       <h1>Overview</h1>
@@ -38,7 +43,24 @@ export function AdminOverviewPage() {
         <Stat label="blocked" value={totalOf(blocked.data) ?? '—'} />
         <Stat label="campaigns" value={totalOf(campaigns.data) ?? '—'} />
         <Stat label="published" value={campaigns.data ? list.filter((c) => c.status === 'published').length : '—'} />
+        {!flags.missing && <Stat label="open quality flags" value={totalOf(flags.data) ?? '—'} />}
       </div>
+      {!flags.missing && itemsOf<OpenFlag>(flags.data).length > 0 && (
+        <Card title="Open quality flags">
+          <ul className="plain-list">
+            {itemsOf<OpenFlag>(flags.data).map((f) => (
+              <li key={f.id}>
+                <span className="badge badge-warn">{f.kind}</span> {names.get(f.campaignId) ?? <code>{f.campaignId.slice(0, 8)}</code>} — {f.reason} ·{' '}
+                {f.workers.map((w) => (
+                  <Link key={w} to={`/admin/users/${w}`} className="small">
+                    worker {w.slice(0, 8)}
+                  </Link>
+                ))}
+              </li>
+            ))}
+          </ul>
+        </Card>
+      )}
       <Card title="Campaigns">
         {campaigns.missing ? <Notice>The admin campaign list is not available on this server yet.</Notice> : <ErrorNote error={campaigns.error} />}
         <div className="table-wrap">
@@ -51,6 +73,7 @@ export function AdminOverviewPage() {
                 <th scope="col">Status</th>
                 <th scope="col">Reward</th>
                 <th scope="col">Created</th>
+                <th scope="col">Agreement</th>
               </tr>
             </thead>
             <tbody>
@@ -64,6 +87,11 @@ export function AdminOverviewPage() {
                   </td>
                   <td>{money(c.rewardMinor, c.currency)}</td>
                   <td>{fmtDate(c.createdAt)}</td>
+                  <td>
+                    <Link to={`/admin/campaigns/${c.id}/agreement`} aria-label={`Agreement audit of ${c.name}`}>
+                      Audit
+                    </Link>
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -72,6 +100,14 @@ export function AdminOverviewPage() {
       </Card>
     </>
   );
+}
+
+interface OpenFlag {
+  id: string;
+  campaignId: string;
+  kind: string;
+  workers: string[];
+  reason: string;
 }
 
 export function AdminUsersPage() {
@@ -124,7 +160,9 @@ export function AdminUsersPage() {
           <tbody>
             {users.data?.map((u) => (
               <tr key={u.id}>
-                <td>{u.displayName}</td>
+                <td>
+                  <Link to={`/admin/users/${u.id}`}>{u.displayName}</Link>
+                </td>
                 <td>{u.email}</td>
                 <td>{u.roles.join(', ')}</td>
                 <td>{fmtDate(u.createdAt)}</td>
@@ -185,7 +223,7 @@ export function AdminAuditPage() {
         </label>
       </div>
       <ErrorNote error={events.error} />
-      <div className="table-wrap tall">
+      <div className="table-wrap tall" tabIndex={0}>
         <table>
           <thead>
             <tr>
@@ -290,7 +328,7 @@ export function AdminLedgerPage() {
         )}
       </Card>
       <p className="muted small">
-        Payouts and reconciliation are not shown here yet (the API has them under /api/admin/payouts). <Link to="/admin/audit">Audit log →</Link>
+        <Link to="/admin/payouts">Payouts and reconciliation →</Link> · <Link to="/admin/audit">Audit log →</Link>
       </p>
     </>
   );
@@ -316,7 +354,14 @@ function TrialBalance({ data }: { data: unknown }) {
       </p>
       {tb.currencies.length === 0 && <p className="muted">No ledger entries yet.</p>}
       {tb.currencies.map((c) => (
-        <div className="table-wrap" key={c.currency}>
+        <div key={c.currency}>
+          <BarChart
+            title={`Balances by account kind (${c.currency.toUpperCase()})`}
+            horizontal
+            labels={c.accounts.map((a) => a.kind.replace(/_/g, ' '))}
+            series={[{ label: `Balance (${c.currency.toUpperCase()})`, data: c.accounts.map((a) => a.balance / 100) }]}
+          />
+        <div className="table-wrap" tabIndex={0}>
           <table className="ledger-table">
             <caption>{c.currency.toUpperCase()}</caption>
             <thead>
@@ -345,6 +390,7 @@ function TrialBalance({ data }: { data: unknown }) {
               </tr>
             </tbody>
           </table>
+        </div>
         </div>
       ))}
     </>

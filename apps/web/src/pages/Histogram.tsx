@@ -3,6 +3,8 @@ import { Bar } from 'react-chartjs-2';
 
 // Only the pieces a bar chart needs, so the chart chunk stays small.
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
+// Axis and legend text darker than chart.js's default grey, for 4.5:1 contrast on white.
+Chart.defaults.color = '#444c56';
 
 /** Histogram of consensus confidences in ten bins of 0.1. */
 export default function Histogram({ values, label = 'Tasks' }: { values: number[]; label?: string }) {

@@ -1,9 +1,10 @@
-import { ChangeEvent, lazy, Suspense, useMemo, useState } from 'react';
+import { ChangeEvent, lazy, ReactNode, Suspense, useMemo, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router-dom';
-import { api, ApiError, describeError, fetchAll, itemsOf, money } from '../api';
+import { api, ApiError, describeError, fetchAll, isMissing, itemsOf, money } from '../api';
 import { Card, download, ErrorNote, fmtDate, Notice, pct, Stat, StatusBadge, summarize, useLoad } from '../ui';
 import { TASK_TYPES } from '../widgets/types';
 import { Balance } from './Balance';
+import { BarChart, LineChart, tick } from './lazy-charts';
 
 const Histogram = lazy(() => import('./Histogram'));
 
@@ -59,6 +60,24 @@ export interface Task {
   consensus: Consensus | null;
   completedAt: string | null;
 }
+interface Insights {
+  bucket: 'hour' | 'day';
+  currency: string;
+  timeline: {
+    at: string;
+    submitted: number;
+    approved: number;
+    rejected: number;
+    completedTasks: number;
+    cumulativeCompleted: number;
+    spendMinor: number;
+    cumulativeSpendMinor: number;
+    agreement: number | null;
+  }[];
+  workers: { pseudonym: string; submitted: number; approved: number; rejected: number; pending: number; agreementWithConsensus: number | null; medianDurationMs: number | null }[];
+  labels: { label: string; answers: number; consensus: number }[];
+  sampled: boolean;
+}
 interface ImportReport {
   rows: number;
   inserted: number;
@@ -83,9 +102,14 @@ export function CampaignsPage() {
     <div className="page">
       <div className="page-head">
         <h1>My campaigns</h1>
-        <Link className="button primary" to="/campaigns/new">
-          New campaign
-        </Link>
+        <div className="actions">
+          <Link className="button secondary" to="/funding">
+            Add funds
+          </Link>
+          <Link className="button primary" to="/campaigns/new">
+            New campaign
+          </Link>
+        </div>
       </div>
       <Balance />
       <Card title="Campaigns">
@@ -183,7 +207,7 @@ function UploadCard({ campaign, onDone }: { campaign: Campaign; onDone(): void }
             <Stat label="rejected" value={report.rejected} />
           </div>
           {report.errors.length > 0 && (
-            <div className="table-wrap short">
+            <div className="table-wrap short" tabIndex={0}>
               <table>
                 <caption>Rejected rows{report.errorsTruncated ? ' (first 1000 problems)' : ''}</caption>
                 <thead>
@@ -243,12 +267,16 @@ export function CampaignDashboardPage() {
   const c = useLoad(() => api<Campaign>(`/campaigns/${id}`), [id]);
   const progress = useLoad(() => api<Progress>(`/campaigns/${id}/progress`), [id]);
   const tasks = useLoad(() => fetchAll<Task>(`/campaigns/${id}/tasks`), [id]);
+  const insights = useLoad(() => api<Insights>(`/campaigns/${id}/insights`), [id]);
+  const quality = useLoad(() => api<{ items: QualityWorker[] }>(`/campaigns/${id}/workers`).then((r) => new Map(r.items.map((w) => [w.worker, w]))), [id]);
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState('');
   const reloadAll = () => {
     c.reload();
     progress.reload();
     tasks.reload();
+    insights.reload();
+    quality.reload();
   };
   const act = async (action: 'publish' | 'pause' | 'resume' | 'cancel') => {
     if (action === 'cancel' && !window.confirm('Cancel this campaign? Workers can no longer claim its tasks.')) return;
@@ -264,11 +292,21 @@ export function CampaignDashboardPage() {
     }
   };
   const confidences = useMemo(() => (tasks.data ?? []).filter((t) => t.consensus).map((t) => t.consensus!.confidence), [tasks.data]);
+  const [exportError, setExportError] = useState<unknown>();
+  /** The server's results export (streamed, never gold); the browser-built export when the server has none. */
   const exportAs = async (fmt: 'jsonl' | 'csv') => {
-    const all = await fetchAll<Task>(`/campaigns/${id}/tasks`);
+    setExportError(undefined);
     const name = (c.data?.name ?? 'campaign').replace(/[^\w-]+/g, '-').toLowerCase();
-    if (fmt === 'csv') download(`${name}-labels.csv`, tasksToCsv(all), 'text/csv');
-    else download(`${name}-labels.jsonl`, tasksToJsonl(all), 'application/x-ndjson');
+    const type = fmt === 'csv' ? 'text/csv' : 'application/x-ndjson';
+    try {
+      const text = await api<unknown>(`/campaigns/${id}/results`, { query: { format: fmt } });
+      // A JSONL file of one row parses as JSON: turn it back into its line.
+      download(`${name}-results.${fmt}`, typeof text === 'string' ? text : JSON.stringify(text) + '\n', type);
+    } catch (e) {
+      if (!isMissing(e)) return setExportError(e);
+      const all = await fetchAll<Task>(`/campaigns/${id}/tasks`);
+      download(`${name}-labels.${fmt}`, fmt === 'csv' ? tasksToCsv(all) : tasksToJsonl(all), type);
+    }
   };
 
   if (c.error) return <div className="page"><ErrorNote error={c.error} /></div>;
@@ -319,7 +357,13 @@ export function CampaignDashboardPage() {
       {created && st === 'draft' && <Notice kind="ok">Campaign created as a draft. Upload items, then publish.</Notice>}
       {actionError !== undefined && (
         <p className="error" role="alert">
-          {actionError instanceof ApiError && actionError.code === 'INSUFFICIENT_FUNDS' ? `Not enough funds to publish: ${actionError.message}` : describeError(actionError)}
+          {actionError instanceof ApiError && actionError.code === 'INSUFFICIENT_FUNDS' ? (
+            <>
+              Not enough funds to publish: {actionError.message} <Link to="/funding">Add funds →</Link>
+            </>
+          ) : (
+            describeError(actionError)
+          )}
         </p>
       )}
       <div className="stats big">
@@ -349,6 +393,9 @@ export function CampaignDashboardPage() {
           )}
         </Card>
       </div>
+      <CampaignCharts insights={insights.data} error={insights.error} quality={quality.data} />
+      <QualityLog campaignId={id} />
+      <QualityRulesCard campaignId={id} onChange={reloadAll} />
       <Card
         title={`Tasks (${tasks.data?.length ?? 0})`}
         actions={
@@ -366,7 +413,7 @@ export function CampaignDashboardPage() {
         }
       >
         <ErrorNote error={tasks.error} />
-        <div className="table-wrap tall">
+        <div className="table-wrap tall" tabIndex={0}>
           <table className="tasks-table">
             <thead>
               <tr>
@@ -398,9 +445,327 @@ export function CampaignDashboardPage() {
             </tbody>
           </table>
         </div>
-        <p className="muted small">Exports are built in the browser from the task list (label, confidence, agreement and method per item).</p>
+        <ErrorNote error={exportError} />
+        <p className="muted small">Exports hold one row per item: label, confidence, posterior, agreement, method and answer count (gold items are never included).</p>
       </Card>
     </div>
+  );
+}
+
+function ChartOrEmpty({ has, children, empty }: { has: boolean; children: ReactNode; empty: string }) {
+  return has ? (
+    <>{children}</>
+  ) : (
+    <div className="chart-box empty">
+      <p className="muted">{empty}</p>
+    </div>
+  );
+}
+
+/** Progress, spend and agreement over time, label counts and the pseudonymous worker table. */
+function CampaignCharts({ insights, error, quality }: { insights?: Insights; error: unknown; quality?: Map<string, QualityWorker> }) {
+  if (error) return <ErrorNote error={error} />;
+  if (!insights) return <div className="charts-placeholder" aria-busy="true" />;
+  // A zero point one period before the first, so a young campaign's single period still draws a line.
+  const first = insights.timeline[0];
+  const step = insights.bucket === 'hour' ? 3_600_000 : 86_400_000;
+  const tl = first
+    ? [{ ...first, at: new Date(Date.parse(first.at) - step).toISOString(), submitted: 0, approved: 0, rejected: 0, completedTasks: 0, cumulativeCompleted: 0, spendMinor: 0, cumulativeSpendMinor: 0, agreement: null }, ...insights.timeline]
+    : [];
+  const labels = tl.map((p) => tick(p.at, insights.bucket));
+  const has = tl.length > 0;
+  const cur = insights.currency;
+  return (
+    <>
+      <div className="grid-2">
+        <Card title="Progress over time">
+          <ChartOrEmpty has={has} empty="No answers yet.">
+            <LineChart
+              title="Progress over time"
+              labels={labels}
+              series={[
+                { label: 'Items complete (total)', data: tl.map((p) => p.cumulativeCompleted) },
+                { label: `Answers per ${insights.bucket}`, data: tl.map((p) => p.submitted) },
+              ]}
+              yTitle="Count"
+            />
+          </ChartOrEmpty>
+        </Card>
+        <Card title="Spend over time">
+          <ChartOrEmpty has={has} empty="Nothing spent yet: spend grows as answers are approved.">
+            <LineChart
+              title="Spend over time"
+              labels={labels}
+              series={[{ label: 'Spent (total)', data: tl.map((p) => p.cumulativeSpendMinor / 100) }]}
+              yTitle={`Spent (${cur.toUpperCase()})`}
+              format={(v) => money(Math.round(v * 100), cur)}
+            />
+          </ChartOrEmpty>
+        </Card>
+        <Card title="Agreement over time">
+          <ChartOrEmpty has={tl.some((p) => p.agreement !== null)} empty="Agreement appears once items are complete.">
+            <LineChart
+              title="Mean agreement of the items completed in each period"
+              labels={labels}
+              series={[{ label: 'Agreement', data: tl.map((p) => (p.agreement === null ? null : Math.round(p.agreement * 1000) / 10)) }]}
+              yTitle="Agreement (%)"
+            />
+          </ChartOrEmpty>
+        </Card>
+        <Card title="Labels: answers and consensus">
+          <ChartOrEmpty has={insights.labels.some((l) => l.answers > 0)} empty={insights.labels.length ? 'No answers yet.' : 'Label counts are shown for label campaigns.'}>
+            <BarChart
+              title="How often each label was answered and chosen by consensus"
+              labels={insights.labels.map((l) => l.label)}
+              series={[
+                { label: 'Answers', data: insights.labels.map((l) => l.answers) },
+                { label: 'Consensus', data: insights.labels.map((l) => l.consensus) },
+              ]}
+            />
+          </ChartOrEmpty>
+        </Card>
+      </div>
+      <Card title={`Workers (${insights.workers.length})`}>
+        <p className="muted small">Workers appear under a pseudonym that is stable for this campaign. Agreement is the share of their answers equal to the item's consensus.</p>
+        {insights.workers.length === 0 ? (
+          <p className="muted">No answers yet.</p>
+        ) : (
+          <div className="table-wrap" tabIndex={0}>
+            <table className="workers-table">
+              <thead>
+                <tr>
+                  <th scope="col">Worker</th>
+                  <th scope="col" className="num">
+                    Answers
+                  </th>
+                  <th scope="col" className="num">
+                    Approved
+                  </th>
+                  <th scope="col" className="num">
+                    Rejected
+                  </th>
+                  <th scope="col" className="num">
+                    Waiting
+                  </th>
+                  <th scope="col">Agreement with consensus</th>
+                  <th scope="col">Gold accuracy</th>
+                  <th scope="col" className="num">
+                    Dawid-Skene accuracy
+                  </th>
+                  <th scope="col" className="num">
+                    Median time
+                  </th>
+                  <th scope="col">State</th>
+                </tr>
+              </thead>
+              <tbody>
+                {insights.workers.map((w) => (
+                  <tr key={w.pseudonym}>
+                    <td>
+                      <code>{w.pseudonym}</code>
+                    </td>
+                    <td className="num">{w.submitted}</td>
+                    <td className="num">{w.approved}</td>
+                    <td className="num">{w.rejected}</td>
+                    <td className="num">{w.pending}</td>
+                    <td>
+                      <Meter value={w.agreementWithConsensus} label={`Agreement of ${w.pseudonym}`} />
+                    </td>
+                    <td>{goldText(quality?.get(w.pseudonym))}</td>
+                    <td className="num">{quality?.get(w.pseudonym)?.dawidSkene ? pct(quality.get(w.pseudonym)!.dawidSkene!.accuracy) : '—'}</td>
+                    <td className="num">{w.medianDurationMs === null ? '—' : `${(w.medianDurationMs / 1000).toFixed(1)} s`}</td>
+                    <td>{quality?.get(w.pseudonym)?.blocked ? <span className="badge badge-blocked" title={quality.get(w.pseudonym)!.blocked!.reason}>blocked</span> : <span className="badge badge-active">active</span>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {insights.sampled && <p className="muted small">Figures over the latest 50,000 answers.</p>}
+      </Card>
+    </>
+  );
+}
+
+interface QualityWorker {
+  worker: string;
+  goldAccuracy: { rate: number | null; low: number; high: number; n: number };
+  dawidSkene: { accuracy: number } | null;
+  blocked: { reason: string } | null;
+}
+const goldText = (q?: QualityWorker) => (!q || q.goldAccuracy.n === 0 || q.goldAccuracy.rate === null ? '—' : `${pct(q.goldAccuracy.rate)} of ${q.goldAccuracy.n}`);
+
+interface RuleLogEntry {
+  id: number;
+  worker: string | null;
+  rule: string;
+  action: string;
+  reason: string;
+  createdAt: string;
+}
+interface Flag {
+  id: string;
+  kind: string;
+  workers: string[];
+  reason: string;
+  resolvedAt: string | null;
+  createdAt: string;
+}
+
+interface QualityRules {
+  dynamicOverlap: boolean;
+  minGoldAnswers: number;
+  goldAction: 'flag' | 'block' | 'off';
+  fastFactor: number;
+  fastAction: 'flag' | 'block' | 'off';
+  dailyCap: number | null;
+  collusionMargin: number;
+}
+
+/** The campaign's automatic quality rules, editable; and a button to re-estimate worker skills now. */
+function QualityRulesCard({ campaignId, onChange }: { campaignId: string; onChange(): void }) {
+  const rules = useLoad(() => api<QualityRules>(`/campaigns/${campaignId}/quality-rules`), [campaignId]);
+  const [draft, setDraft] = useState<Partial<QualityRules>>({});
+  const [msg, setMsg] = useState('');
+  const [error, setError] = useState<unknown>();
+  if (rules.missing) return null;
+  const r = { ...rules.data, ...draft } as QualityRules;
+  const set = (patch: Partial<QualityRules>) => setDraft((d) => ({ ...d, ...patch }));
+  const save = async () => {
+    setError(undefined);
+    setMsg('');
+    try {
+      await api(`/campaigns/${campaignId}/quality-rules`, { method: 'PATCH', body: draft });
+      setDraft({});
+      setMsg('Quality rules saved.');
+      rules.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const reestimate = async () => {
+    setError(undefined);
+    setMsg('');
+    try {
+      const out = await api<{ workers: number; answers: number; method: string }>(`/campaigns/${campaignId}/quality/reestimate`, { method: 'POST' });
+      setMsg(`Re-estimated ${out.workers} workers over ${out.answers} answers (${out.method}).`);
+      onChange();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const action = (name: 'goldAction' | 'fastAction', label: string) => (
+    <label className="field">
+      <span>{label}</span>
+      <select value={r[name]} onChange={(e) => set({ [name]: e.target.value } as Partial<QualityRules>)}>
+        <option value="block">block the worker here</option>
+        <option value="flag">flag for review</option>
+        <option value="off">do nothing</option>
+      </select>
+    </label>
+  );
+  return (
+    <Card
+      title="Quality rules"
+      actions={
+        <button type="button" className="secondary" onClick={reestimate}>
+          Re-estimate worker skills now
+        </button>
+      }
+    >
+      <ErrorNote error={rules.error} />
+      {rules.data && (
+        <form
+          className="quality-form"
+          aria-label="Quality rules"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save();
+          }}
+        >
+          <div className="row">
+            <label className="check">
+              <input type="checkbox" checked={r.dynamicOverlap} onChange={(e) => set({ dynamicOverlap: e.target.checked })} /> Dynamic overlap (ask for more answers only where workers disagree)
+            </label>
+          </div>
+          <div className="row">
+            {action('goldAction', 'Gold accuracy under the pass mark')}
+            <label className="field">
+              <span>…after this many gold answers</span>
+              <input type="number" min={1} max={1000} value={r.minGoldAnswers} onChange={(e) => set({ minGoldAnswers: Number(e.target.value) })} />
+            </label>
+            {action('fastAction', 'Answers much faster than the median')}
+            <label className="field">
+              <span>“Fast” means under this share of the median time</span>
+              <input type="number" min={0.01} max={1} step="any" value={r.fastFactor} onChange={(e) => set({ fastFactor: Number(e.target.value) })} />
+            </label>
+            <label className="field">
+              <span>Tasks per worker per 24 h (empty: no cap)</span>
+              <input type="number" min={1} value={r.dailyCap ?? ''} onChange={(e) => set({ dailyCap: e.target.value === '' ? null : Number(e.target.value) })} />
+            </label>
+          </div>
+          <button type="submit" className="primary" disabled={Object.keys(draft).length === 0}>
+            Save rules
+          </button>
+        </form>
+      )}
+      {msg && <Notice kind="ok">{msg}</Notice>}
+      <ErrorNote error={error} />
+    </Card>
+  );
+}
+
+/** What the quality rules did on this campaign: open flags and the rule log. */
+function QualityLog({ campaignId }: { campaignId: string }) {
+  const log = useLoad(() => api(`/campaigns/${campaignId}/rule-log`, { query: { limit: 50 } }).then((r) => itemsOf<RuleLogEntry>(r)), [campaignId]);
+  const flags = useLoad(() => api(`/campaigns/${campaignId}/flags`, { query: { limit: 50 } }).then((r) => itemsOf<Flag>(r)), [campaignId]);
+  if (log.missing && flags.missing) return null;
+  return (
+    <div className="grid-2">
+      <Card title={`Quality flags (${flags.data?.filter((f) => !f.resolvedAt).length ?? 0} open)`}>
+        <ErrorNote error={flags.error} />
+        {flags.data?.length ? (
+          <ul className="plain-list">
+            {flags.data.map((f) => (
+              <li key={f.id}>
+                <span className={`badge ${f.resolvedAt ? '' : 'badge-warn'}`}>{f.kind}</span> {f.workers.map((w) => <code key={w}>{w}</code>)} — {f.reason}
+                <span className="muted small"> · {fmtDate(f.createdAt)}{f.resolvedAt ? ' · resolved' : ''}</span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">No flag: no worker looks suspicious so far.</p>
+        )}
+      </Card>
+      <Card title="Quality rule log">
+        <ErrorNote error={log.error} />
+        {log.data?.length ? (
+          <ul className="plain-list">
+            {log.data.map((e) => (
+              <li key={e.id}>
+                {fmtDate(e.createdAt)} · <code>{e.rule}</code> → {e.action} {e.worker && <code>{e.worker}</code>} — {e.reason}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">No rule has fired yet.</p>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+/** A 0..1 value as a small bar with its percentage (text carries the value; the bar is decoration). */
+export function Meter({ value, label }: { value: number | null | undefined; label: string }) {
+  if (value === null || value === undefined) return <span className="muted">—</span>;
+  const p = Math.round(value * 100);
+  return (
+    <span className="meter" title={label}>
+      <span className="meter-bar" aria-hidden="true">
+        <span style={{ width: `${p}%` }} className={p < 60 ? 'low' : ''} />
+      </span>
+      {p}%
+    </span>
   );
 }
 

@@ -20,6 +20,35 @@ export interface OpenCampaign {
   tasksTotal?: number;
   tasksComplete?: number;
   openSlots?: number;
+  qualification?: Qualification;
+  estimatedSeconds?: number | null;
+}
+
+export interface Qualification {
+  minReliability?: number;
+  minApprovedCount?: number;
+  minApprovalRate?: number;
+  qualificationTestSize?: number;
+  requiredQualifications?: string[];
+}
+
+/** The campaign's requirements in words; empty when anyone may work on it. */
+export function requirementsOf(q: Qualification | undefined): string[] {
+  if (!q) return [];
+  const out: string[] = [];
+  if (q.minReliability !== undefined && q.minReliability > 0) out.push(`reliability ≥ ${Math.round(q.minReliability * 100)}%`);
+  if (q.minApprovedCount) out.push(`${q.minApprovedCount}+ approved tasks`);
+  if (q.minApprovalRate !== undefined && q.minApprovalRate > 0) out.push(`approval rate ≥ ${Math.round(q.minApprovalRate * 100)}%`);
+  if (q.qualificationTestSize) out.push(`a ${q.qualificationTestSize}-question qualification test`);
+  for (const name of q.requiredQualifications ?? []) out.push(`qualification “${name}”`);
+  return out;
+}
+
+/** "about 40 s" / "about 3 min" per task, from the median of recent answers. */
+export function estimateOf(c: Pick<OpenCampaign, 'estimatedSeconds'>): string {
+  const s = c.estimatedSeconds;
+  if (s === null || s === undefined) return 'time per task not known yet';
+  return s < 90 ? `about ${Math.max(1, s)} s per task` : `about ${Math.round(s / 60)} min per task`;
 }
 
 interface Claim {
@@ -43,7 +72,10 @@ export function WorkCampaignsPage() {
     <div className="page">
       <div className="page-head">
         <h1>Find work</h1>
-        <Link to="/work/history">My work →</Link>
+        <nav className="actions" aria-label="Your work">
+          <Link to="/work/history">My work</Link>
+          <Link to="/work/earnings">Earnings</Link>
+        </nav>
       </div>
       <ErrorNote error={list.error} />
       {list.loading && !list.data && <p className="muted">Loading campaigns…</p>}
@@ -58,9 +90,14 @@ export function WorkCampaignsPage() {
             </p>
             <p className="instructions-summary">{summaryOf(c.instructions || 'No instructions.')}</p>
             {c.labels.length > 0 && <p className="muted small">Labels: {c.labels.join(', ')}</p>}
-            <p className="muted small">
-              {Math.round(c.leaseSeconds / 60)} min per task{c.deadline ? ` · until ${fmtDate(c.deadline)}` : ''}
-            </p>
+            <dl className="facts small">
+              <dt>Time</dt>
+              <dd data-testid="estimate">
+                {estimateOf(c)} · {Math.round(c.leaseSeconds / 60)} min to finish one{c.deadline ? ` · open until ${fmtDate(c.deadline)}` : ''}
+              </dd>
+              <dt>Requirements</dt>
+              <dd data-testid="requirements">{requirementsOf(c.qualification).join(', ') || 'none: open to every worker'}</dd>
+            </dl>
             <Link className="button primary" to={`/work/${c.id}`} state={{ campaign: c }} aria-label={`Start working on ${c.name}`}>
               Start
             </Link>
@@ -128,7 +165,8 @@ export function TaskPage() {
       started.current = Date.now();
       setPhase('ready');
     } catch (e) {
-      if (e instanceof ApiError && (e.code === 'NO_TASK_AVAILABLE' || e.code === 'CAMPAIGN_NOT_OPEN')) {
+      // Nothing (more) for this worker here: no task left, the campaign closed, or a qualification rule says no.
+      if (e instanceof ApiError && ['NO_TASK_AVAILABLE', 'CAMPAIGN_NOT_OPEN', 'NOT_QUALIFIED', 'QUALIFICATION_TEST_UNAVAILABLE'].includes(e.code)) {
         setClaim(null);
         setPhase('empty');
         setError(e);
@@ -300,7 +338,7 @@ export function MyWorkPage() {
             .join(' · ') || 'Nothing yet.'}
         </p>
         <ErrorNote error={list.error} />
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type TaskStatus = 'open' | 'complete';
+export type TaskStatus = 'open' | 'complete' | 'gold';
 
 /** The current aggregated answer of a task. */
 export interface TaskConsensus {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@tally/audit';
+import { LedgerService } from '@tally/ledger';
 import { CampaignErrors, ImportErrors } from '../campaigns.errors';
 import { requireOwner } from '../campaigns.service';
 import { IMPORTABLE_STATUSES } from '../campaign-settings';
@@ -67,12 +68,15 @@ class StrictRejection extends Error {
  * memory stays bounded by a batch, not the file. The cost: the transaction stays open while the
  * client uploads (on the embedded PGlite, whose transactions run one at a time, other writes wait
  * for it), and the campaign row is share-locked so it cannot be cancelled or edited mid-import.
+ * Importing into a published or paused campaign reserves the new items' escrow in the same
+ * transaction (not enough funds → 422 INSUFFICIENT_FUNDS, nothing imported).
  */
 @Injectable()
 export class ImportItemsUseCase {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly audit: AuditService,
+    private readonly ledger: LedgerService,
   ) {}
 
   async execute(input: ImportItemsInput): Promise<ImportReport> {
@@ -170,6 +174,11 @@ export class ImportItemsUseCase {
     };
     if (input.strict && rejected) throw new StrictRejection({ ...summary, inserted: 0, duplicates: 0 });
     await flush();
+    // Items added to a campaign that is already out (published / paused) are paid for like the
+    // first ones: their escrow is reserved in this transaction, and a requester who cannot cover
+    // it gets a 422 INSUFFICIENT_FUNDS naming the shortfall with nothing imported. (A draft's
+    // items are reserved when it is published.) Concurrent imports serialise on the escrow row.
+    if (inserted > 0 && campaign.status !== 'draft') await this.ledger.reserveEscrow(em, campaign, { actorId: input.ownerId });
     summary.inserted = inserted;
     summary.duplicates = duplicates;
     summary.durationMs = Math.max(1, Math.round(performance.now() - started));

@@ -42,7 +42,8 @@ export interface CandidateScore {
  * Answers are split into folds by a fixed hash of their position (deterministic). For each fold
  * a candidate is fitted on the other folds; a held-out answer (task t, worker w, label l) is
  * scored log Σ_k P(t = k | training answers) · C_w[k][l], with C_w the worker's fitted confusion
- * matrix, or, for a worker absent from the training folds, the answer-weighted mean confusion
+ * matrix as the fit reports it (for bayes-ds the Dirichlet posterior mean, i.e. its posterior
+ * predictive, not the MAP mode it iterates with), or, for a worker absent from the training folds, the answer-weighted mean confusion
  * matrix of the training workers (every model is scored the same way). The model that best
  * predicts what workers will answer is the one whose account of the crowd (one accuracy for
  * everyone = majority vote; one per worker; a full confusion matrix; with or without priors;

@@ -3,19 +3,17 @@ import { ConsensusError } from '../errors';
 import {
   checkLoop,
   dsConfusion,
-  eStep,
-  eStepCounts,
   type EmModel,
   emLoop,
   meanPrior,
   normaliseFloor,
   PROB_FLOOR,
-  softCounts,
   transposeConfusion,
   voteShares,
 } from './em-core';
 import type { CommonOptions } from './majority-vote';
 import { CategoricalFit } from './result';
+import { FusedEStep } from './fused-em';
 import { type SquaremModel, squaremLoop } from './squarem';
 
 /** Options of {@link DawidSkene}. */
@@ -78,10 +76,14 @@ export class DawidSkene {
     const clamp = goldIndex(c, o.gold);
     const pseudo = o.priorConfusions ? priorPseudoCounts(c, o.priorConfusions, o.priorStrength ?? 10) : null;
     const post = voteShares(c, undefined, clamp);
-    const state = new DsState(c, o.smoothing ?? 0, o.classPriorSmoothing ?? 0, pseudo, clamp);
+    const state = new DsState(c, o.smoothing ?? 0, o.classPriorSmoothing ?? 0, pseudo, clamp, o.threads);
     const loop = { maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-6 };
-    state.fused = o.accelerate !== true;
-    const trace = o.accelerate !== true || c.nAnswers === 0 ? emLoop(c, post, state, loop) : squaremLoop(c, post, state, loop);
+    let trace;
+    try {
+      trace = o.accelerate !== true || c.nAnswers === 0 ? emLoop(c, post, state, loop) : squaremLoop(c, post, state, loop);
+    } finally {
+      state.close();
+    }
     return new CategoricalFit(c, {
       method: 'ds',
       posteriors: post,
@@ -99,22 +101,25 @@ export class DsState implements EmModel, SquaremModel {
   readonly confI: Float64Array;
   readonly prior: Float64Array;
   private readonly counts: Float64Array;
-  private readonly classSum: Float64Array;
-  /** When true, the E-step also accumulates the next M-step's counts (plain EM only). */
-  fused = false;
-  private fresh = false;
+  private readonly pass: FusedEStep;
 
   constructor(
     private readonly c: Crowd,
     private readonly smoothing: number,
     private readonly priorSmoothing: number,
     private readonly pseudo: Float64Array | null,
-    private readonly clamp: Int32Array | null,
+    clamp: Int32Array | null,
+    threads?: number,
   ) {
     this.confI = new Float64Array(c.nWorkers * c.K * c.K);
     this.counts = new Float64Array(this.confI.length);
     this.prior = new Float64Array(c.K);
-    this.classSum = new Float64Array(c.K);
+    this.pass = new FusedEStep(c, clamp, threads);
+  }
+
+  /** Releases the helper thread, if any. */
+  close(): void {
+    this.pass.close();
   }
 
   /** The arrays SQUAREM extrapolates. */
@@ -138,22 +143,22 @@ export class DsState implements EmModel, SquaremModel {
   }
 
   mStep(post: Float64Array): void {
-    if (this.fresh) {
-      // counts and class sums were accumulated by the fused E-step that produced `post`
-      for (let k = 0; k < this.c.K; k++) this.prior[k] = this.classSum[k] + this.priorSmoothing;
-      normaliseFloor(this.prior, 0, this.c.K);
-    } else {
-      softCounts(this.c, post, this.counts);
-      meanPrior(post, this.c.nTasks, this.c.K, this.prior, this.priorSmoothing);
-    }
-    this.fresh = false;
+    const K = this.c.K;
+    if (this.pass.hasCounts) {
+      // counts and class totals were accumulated by the fused E-step that produced `post`
+      for (let k = 0; k < K; k++) this.prior[k] = this.pass.classSum[k] + this.priorSmoothing;
+      normaliseFloor(this.prior, 0, K);
+    } else meanPrior(post, this.c.nTasks, K, this.prior, this.priorSmoothing);
+    this.pass.counts(post, this.counts);
     dsConfusion(this.c, this.counts, this.confI, this.smoothing, this.pseudo);
   }
 
   eStep(post: Float64Array): number {
-    if (!this.fused) return eStep(this.c, this.confI, this.prior, post, this.clamp);
-    this.fresh = true;
-    return eStepCounts(this.c, this.confI, this.prior, post, this.clamp, this.counts, this.classSum);
+    return this.pass.run(this.confI, this.prior, post);
+  }
+
+  invalidate(): void {
+    this.pass.invalidate();
   }
 }
 

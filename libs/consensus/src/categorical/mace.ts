@@ -1,6 +1,7 @@
 import { type CategoricalInput, type Crowd, type GoldLabel, goldIndex, toCrowd } from '../crowd';
 import { ConsensusError } from '../errors';
-import { eStep, type EmModel, emLoop, checkLoop, meanPrior, softCounts, transposeConfusion, voteShares } from './em-core';
+import { type EmModel, emLoop, checkLoop, normaliseFloor, transposeConfusion, voteShares } from './em-core';
+import { FusedEStep } from './fused-em';
 import type { CommonOptions } from './majority-vote';
 import { CategoricalFit } from './result';
 
@@ -46,8 +47,13 @@ export class Mace {
     const c = toCrowd(input, o.repeats, o.classes);
     const clamp = goldIndex(c, o.gold);
     const post = voteShares(c, undefined, clamp);
-    const model = new MaceState(c, o.smoothing ?? 0.1, clamp, o.classPriors !== 'uniform');
-    const trace = emLoop(c, post, model, { maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-7 });
+    const model = new MaceState(c, o.smoothing ?? 0.1, clamp, o.classPriors !== 'uniform', o.threads);
+    let trace;
+    try {
+      trace = emLoop(c, post, model, { maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-7 });
+    } finally {
+      model.pass.close();
+    }
     return new CategoricalFit(c, {
       method: 'mace',
       posteriors: post,
@@ -67,14 +73,17 @@ class MaceState implements EmModel {
   readonly theta: Float64Array;
   readonly xi: Float64Array;
   private readonly counts: Float64Array;
+  readonly pass: FusedEStep;
 
   constructor(
     private readonly c: Crowd,
     private readonly s: number,
-    private readonly clamp: Int32Array | null,
+    clamp: Int32Array | null,
     private readonly estimatePrior: boolean,
+    threads?: number,
   ) {
     const { nWorkers, K } = c;
+    this.pass = new FusedEStep(c, clamp, threads);
     this.confI = new Float64Array(nWorkers * K * K);
     this.counts = new Float64Array(this.confI.length);
     this.prior = new Float64Array(K).fill(1 / K);
@@ -85,8 +94,11 @@ class MaceState implements EmModel {
   mStep(post: Float64Array): void {
     const { nWorkers, K } = this.c;
     const { counts, theta, xi, s } = this;
-    softCounts(this.c, post, counts);
-    if (this.estimatePrior) meanPrior(post, this.c.nTasks, K, this.prior);
+    this.pass.counts(post, counts);
+    if (this.estimatePrior) {
+      this.pass.classTotals(post, this.prior);
+      normaliseFloor(this.prior, 0, K);
+    }
     const spam = new Float64Array(K);
     for (let w = 0; w < nWorkers; w++) {
       const base = w * K * K;
@@ -117,6 +129,6 @@ class MaceState implements EmModel {
   }
 
   eStep(post: Float64Array): number {
-    return eStep(this.c, this.confI, this.prior, post, this.clamp);
+    return this.pass.run(this.confI, this.prior, post);
   }
 }

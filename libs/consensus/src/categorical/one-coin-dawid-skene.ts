@@ -1,5 +1,6 @@
 import { type CategoricalInput, type Crowd, type GoldLabel, goldIndex, toCrowd } from '../crowd';
-import { eStep, type EmModel, emLoop, checkLoop, meanPrior, softCounts, transposeConfusion, voteShares, PROB_FLOOR } from './em-core';
+import { type EmModel, emLoop, checkLoop, normaliseFloor, transposeConfusion, voteShares, PROB_FLOOR } from './em-core';
+import { FusedEStep } from './fused-em';
 import type { CommonOptions } from './majority-vote';
 import { CategoricalFit } from './result';
 
@@ -35,8 +36,13 @@ export class OneCoinDawidSkene {
     const c = toCrowd(input, o.repeats, o.classes);
     const clamp = goldIndex(c, o.gold);
     const post = voteShares(c, undefined, clamp);
-    const model = new OneCoinState(c, o.skillPrior ?? [0, 0], clamp);
-    const trace = emLoop(c, post, model, { maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-7 });
+    const model = new OneCoinState(c, o.skillPrior ?? [0, 0], clamp, o.threads);
+    let trace;
+    try {
+      trace = emLoop(c, post, model, { maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-7 });
+    } finally {
+      model.pass.close();
+    }
     return new CategoricalFit(c, {
       method: 'one-coin-ds',
       posteriors: post,
@@ -55,12 +61,15 @@ class OneCoinState implements EmModel {
   readonly prior: Float64Array;
   readonly skill: Float64Array;
   private readonly counts: Float64Array;
+  readonly pass: FusedEStep;
 
   constructor(
     private readonly c: Crowd,
     private readonly skillPrior: readonly [number, number],
-    private readonly clamp: Int32Array | null,
+    clamp: Int32Array | null,
+    threads?: number,
   ) {
+    this.pass = new FusedEStep(c, clamp, threads);
     this.confI = new Float64Array(c.nWorkers * c.K * c.K);
     this.counts = new Float64Array(this.confI.length);
     this.prior = new Float64Array(c.K);
@@ -68,9 +77,10 @@ class OneCoinState implements EmModel {
   }
 
   mStep(post: Float64Array): void {
-    const { nWorkers, K, nTasks } = this.c;
-    softCounts(this.c, post, this.counts);
-    meanPrior(post, nTasks, K, this.prior);
+    const { nWorkers, K } = this.c;
+    this.pass.counts(post, this.counts);
+    this.pass.classTotals(post, this.prior);
+    normaliseFloor(this.prior, 0, K);
     const [a, b] = this.skillPrior;
     for (let w = 0; w < nWorkers; w++) {
       const base = w * K * K;
@@ -90,6 +100,6 @@ class OneCoinState implements EmModel {
   }
 
   eStep(post: Float64Array): number {
-    return eStep(this.c, this.confI, this.prior, post, this.clamp);
+    return this.pass.run(this.confI, this.prior, post);
   }
 }

@@ -7,6 +7,8 @@ export interface SquaremModel extends EmModel {
   params(): Float64Array[];
   /** Restores validity (e.g. rows on the simplex) after an extrapolation. */
   project(): void;
+  /** Called when the posteriors are replaced by an earlier iterate's (state derived from them is stale). */
+  invalidate?(): void;
 }
 
 /**
@@ -91,6 +93,7 @@ export function squaremLoop(c: Crowd, post: Float64Array, model: SquaremModel, o
       // the jump overshot: fall back to the plain EM iterate θ2 and its posteriors
       copy(cur, th2);
       post.set(post2);
+      model.invalidate?.();
       history.push(ll2);
       llPrev = ll2;
     } else {

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TaskType } from '@tally/campaigns';
 import { isUniqueViolation } from '@tally/database';
 import { requireId } from '../assignment-row';
+import { QUALITY_HOOKS, QualityHooks } from '../quality-hooks';
 import { sql } from '../sql';
 import { WorkErrors } from '../work.errors';
 
@@ -42,6 +43,10 @@ interface Context {
   last_lease: Date | null;
   last_seq: string | null;
   last_payload: Record<string, unknown> | null;
+  refusal: string | null;
+  gold_rate: number;
+  gold_max: number;
+  test_size: number;
 }
 
 /**
@@ -65,7 +70,10 @@ interface Context {
  */
 @Injectable()
 export class ClaimTaskUseCase {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Optional() @Inject(QUALITY_HOOKS) private readonly quality?: QualityHooks,
+  ) {}
 
   async execute(input: ClaimTaskInput): Promise<ClaimedTask> {
     const workerId = requireId(input.workerId, 'workerId');
@@ -76,10 +84,26 @@ export class ClaimTaskUseCase {
     if (ctx.owner_id === workerId) throw WorkErrors.ownCampaign();
     if (ctx.status !== 'published') throw WorkErrors.campaignNotOpen(ctx.status);
     if (ctx.past_deadline) throw WorkErrors.campaignNotOpen(ctx.status, 'The campaign is past its deadline');
+    if (ctx.refusal) throw WorkErrors.notQualified(ctx.refusal);
 
     const base = { campaignId, taskType: ctx.task_type, labels: ctx.labels, instructions: ctx.instructions };
     if (ctx.last_live && ctx.last_id) {
       return { ...base, assignmentId: ctx.last_id, taskId: ctx.last_task_id!, payload: ctx.last_payload!, leaseExpiresAt: ctx.last_lease!, resumed: true };
+    }
+
+    // Hidden gold: a qualification test hands out only gold; otherwise a gold item replaces the
+    // next real task with probability gold_rate (same response, same endpoints, uuid ids).
+    // (Only campaigns with a qualification test need the hook's extra round trip.)
+    const gate = this.quality && ctx.test_size > 0 ? await this.quality.beforeClaim(workerId, campaignId) : { goldOnly: false };
+    if (gate.goldOnly) {
+      const gold = await this.claimGold(workerId, campaignId, ctx.lease_seconds, ctx.gold_max);
+      if (!gold) throw WorkErrors.noTestItems();
+      return { ...base, ...gold, resumed: false };
+    }
+    // Gold only while real work is left for this worker: never gold for its own sake (it is paid).
+    if (this.quality && ctx.gold_rate > 0 && Math.random() < ctx.gold_rate && (await this.anyCandidate(workerId, campaignId))) {
+      const gold = await this.claimGold(workerId, campaignId, ctx.lease_seconds, ctx.gold_max);
+      if (gold) return { ...base, ...gold, resumed: false };
     }
 
     const hint = ctx.last_seq ?? '0';
@@ -121,7 +145,10 @@ export class ClaimTaskUseCase {
               (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason,
               la.id AS last_id, la.task_id AS last_task_id, la.lease_expires_at AS last_lease,
               (la.status = 'claimed' AND la.lease_expires_at > now()) AS last_live,
-              lt.seq AS last_seq, lt.payload AS last_payload
+              lt.seq AS last_seq, lt.payload AS last_payload,
+              tally_claim_refusal(c.id, $2) AS refusal, c.gold_rate,
+              coalesce((c.quality_rules->>'goldMaxExposures')::int, c.redundancy_max) AS gold_max,
+              coalesce((c.qualification->>'qualificationTestSize')::int, 0) AS test_size
          FROM campaigns c
          LEFT JOIN users u ON u.id = $2
          LEFT JOIN LATERAL (
@@ -131,13 +158,47 @@ export class ClaimTaskUseCase {
          LEFT JOIN tasks lt ON lt.id = la.task_id
         WHERE c.id = $1`,
       [campaignId, workerId],
+      'claim_context',
     );
     return rows[0];
   }
 
+  /**
+   * Claims a random gold item this worker has not seen and that is under its exposure limit
+   * (retired after `goldMaxExposures` claims). `taken` moves as for a real task, so lease expiry,
+   * return and rejection release it the same way; `needed` follows it (it means nothing for gold).
+   */
+  private async claimGold(workerId: string, campaignId: string, leaseSeconds: number, maxExposures: number) {
+    const { rows } = await sql<{ assignmentId: string; taskId: string; leaseExpiresAt: Date; payload: Record<string, unknown> }>(
+      this.ds.manager,
+      `WITH pick AS (
+         SELECT t.id FROM tasks t
+          WHERE t.campaign_id = $1 AND t.status = 'gold' AND t.exposures < $4
+            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = $2)
+          ORDER BY random()
+          LIMIT 1
+          FOR UPDATE SKIP LOCKED
+       ), bump AS (
+         UPDATE tasks t SET taken = t.taken + 1, needed = greatest(t.needed, t.taken + 1), exposures = t.exposures + 1
+           FROM pick
+          WHERE t.id = pick.id AND t.exposures < $4
+            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'published')
+          RETURNING t.id, t.payload
+       ), ins AS (
+         INSERT INTO assignments (task_id, campaign_id, worker_id, lease_expires_at)
+         SELECT bump.id, $1, $2, now() + make_interval(secs => $3) FROM bump
+         RETURNING id, task_id, lease_expires_at
+       )
+       SELECT ins.id AS "assignmentId", ins.task_id AS "taskId", ins.lease_expires_at AS "leaseExpiresAt", bump.payload
+         FROM ins JOIN bump ON bump.id = ins.task_id`,
+      [campaignId, workerId, leaseSeconds, maxExposures],
+    );
+    return rows[0] ?? null;
+  }
+
   /** The one-statement claim over tasks with seq > `afterSeq`; null when none is claimable there. */
   private async claimAfter(workerId: string, campaignId: string, afterSeq: string, leaseSeconds: number) {
-    const { rows } = await sql<{ assignmentId: string; taskId: string; leaseExpiresAt: Date; payload: Record<string, unknown> }>(
+    const { rows } = await sql<{ assignmentId: string; taskId: string; leaseExpiresAt: Date; payload: Record<string, unknown>; _async?: string }>(
       this.ds.manager,
       `WITH pick AS (
          SELECT t.id FROM tasks t
@@ -158,10 +219,19 @@ export class ClaimTaskUseCase {
          SELECT bump.id, $1, $2, now() + make_interval(secs => $4) FROM bump
          RETURNING id, task_id, lease_expires_at
        )
-       SELECT ins.id AS "assignmentId", ins.task_id AS "taskId", ins.lease_expires_at AS "leaseExpiresAt", bump.payload
+       SELECT ins.id AS "assignmentId", ins.task_id AS "taskId", ins.lease_expires_at AS "leaseExpiresAt", bump.payload,
+              -- Asynchronous commit for this statement's transaction only: a claim is a lease, not a
+              -- promise, so it need not wait for the WAL flush (the slowest part of a claim on a
+              -- disk with slow fsync). Were PostgreSQL itself to crash in the next ~0.6 s, the claim
+              -- would vanish atomically (slot and assignment together) and the worker would claim
+              -- again; submits, approvals and money keep synchronous commits.
+              set_config('synchronous_commit', 'off', true) AS _async
          FROM ins JOIN bump ON bump.id = ins.task_id`,
       [campaignId, workerId, afterSeq, leaseSeconds],
+      'claim_after',
     );
-    return rows[0] ?? null;
+    if (!rows[0]) return null;
+    const { _async, ...claimed } = rows[0];
+    return claimed;
   }
 }

@@ -1,20 +1,63 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { inTransaction } from '@tally/database';
+import { WorkMoney } from '../money/work-money';
 import { sql } from '../sql';
 import { completeTaskIfDone } from './complete-task';
 
 /**
  * Completes straggler tasks, then marks published campaigns whose every task is complete as `completed` (answers may still await
  * review; a later rejection reopens the task and the campaign). The NOT EXISTS probe uses the
- * partial index of open tasks, so it is cheap for every campaign. Idempotent.
+ * partial index of open tasks, so it is cheap for every campaign. Then settles escrow: every
+ * completed or cancelled campaign whose escrow holds more than its live and unreviewed
+ * assignments may still cost gives the rest back to its owner's cash. Idempotent.
  */
 @Injectable()
 export class CompleteCampaignsUseCase {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  private readonly log = new Logger('CompleteCampaigns');
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly money: WorkMoney,
+  ) {}
 
   async execute(): Promise<string[]> {
+    const completed = await this.markCompleted();
+    await this.settleEscrows();
+    return completed;
+  }
+
+  /**
+   * Finished campaigns (completed, cancelled) whose escrow exceeds (reward + fee) × the
+   * assignments still claimed or submitted: release the excess, one transaction per campaign.
+   * This is what returns a completed campaign's leftovers, and what catches up after a crash or a
+   * pending answer rejected after cancellation. A failure is logged and retried next pass.
+   */
+  async settleEscrows(batch = 500): Promise<number> {
+    const { rows } = await sql<{ id: string; status: string }>(
+      this.ds.manager,
+      `SELECT c.id, c.status FROM campaigns c
+         JOIN campaign_escrows e ON e.campaign_id = c.id
+         JOIN ledger_accounts a ON a.kind = 'campaign_escrow' AND a.owner_id = c.id AND a.currency = e.currency
+        WHERE c.status IN ('completed', 'cancelled')
+          AND a.balance > (e.reward_minor + e.fee_minor) *
+              (SELECT count(*) FROM assignments x WHERE x.campaign_id = c.id AND x.status IN ('claimed', 'submitted'))
+        LIMIT ${batch}`,
+    );
+    let n = 0;
+    for (const r of rows) {
+      try {
+        await inTransaction(this.ds, (em) => this.money.settleCampaign(em, r.id, `campaign ${r.status}`));
+        n++;
+      } catch (err) {
+        this.log.warn(`escrow of campaign ${r.id} not settled: ${(err as Error).message}`);
+      }
+    }
+    return n;
+  }
+
+  private async markCompleted(): Promise<string[]> {
     await this.completeStragglers();
     const { rows } = await sql<{ id: string }>(
       this.ds.manager,
@@ -40,7 +83,7 @@ export class CompleteCampaignsUseCase {
   async completeStragglers(batch = 500): Promise<number> {
     const { rows } = await sql<{ id: string }>(this.ds.manager, `SELECT id FROM tasks WHERE status = 'open' AND answers_count >= needed LIMIT ${batch}`);
     let n = 0;
-    for (const r of rows) if (await inTransaction(this.ds, (em) => completeTaskIfDone(em, r.id))) n++;
+    for (const r of rows) if (await inTransaction(this.ds, (em) => completeTaskIfDone(em, r.id, this.money))) n++;
     return n;
   }
 }

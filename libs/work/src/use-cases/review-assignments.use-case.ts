@@ -7,6 +7,7 @@ import { inTransaction } from '@tally/database';
 import { ASSIGNMENT_COLUMNS, requireId, toAssignment } from '../assignment-row';
 import { AssignmentEntity, AssignmentStatus } from '../entities/assignment.entity';
 import { sql } from '../sql';
+import { WorkMoney } from '../money/work-money';
 import { WorkErrors } from '../work.errors';
 import { releaseRejectedSlot } from './complete-task';
 
@@ -37,6 +38,15 @@ export interface AnswersQuery {
   offset?: number;
 }
 
+export interface ApproveOptions {
+  /**
+   * Also approve an assignment that was rejected (MTurk's OverrideRejection): the worker is paid
+   * and the decision is audited as `assignment.rejection_reversed`. The task's counts are left
+   * alone: the rejected answer's slot was freed and may already have been refilled.
+   */
+  overrideRejection?: boolean;
+}
+
 export const REASON_MIN = 3;
 export const REASON_MAX = 1000;
 
@@ -46,7 +56,9 @@ export const REASON_MAX = 1000;
  * Each decision is a conditional `UPDATE ... WHERE status = 'submitted'`, so a race with another
  * reviewer or the auto-approval sweep has exactly one winner. Rejection frees the slot: taken - 1,
  * answers_count - 1, and a complete task that now lacks answers is reopened (its consensus is
- * cleared and recomputed when the replacement answer completes it). Every decision is audited
+ * cleared and recomputed when the replacement answer completes it); its escrow stays for the
+ * replacement. Approval pays the worker (escrow → payable + platform fee) in the same transaction
+ * as the status change, once per assignment whatever the retries. Every decision is audited
  * in the transaction that makes it.
  */
 @Injectable()
@@ -54,6 +66,7 @@ export class ReviewAssignmentsUseCase {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly audit: AuditService,
+    private readonly money: WorkMoney,
   ) {}
 
   async listAnswers(q: AnswersQuery): Promise<Page<AssignmentEntity>> {
@@ -71,8 +84,8 @@ export class ReviewAssignmentsUseCase {
     return { items: rows.map(toAssignment), total: count.rows[0].n, limit, offset };
   }
 
-  async approve(reviewerId: string, assignmentId: string): Promise<AssignmentEntity> {
-    return this.decideOne(reviewerId, assignmentId, 'approve');
+  async approve(reviewerId: string, assignmentId: string, opts: ApproveOptions = {}): Promise<AssignmentEntity> {
+    return this.decideOne(reviewerId, assignmentId, 'approve', null, !!opts.overrideRejection);
   }
 
   async reject(reviewerId: string, assignmentId: string, reason: string): Promise<AssignmentEntity> {
@@ -107,9 +120,9 @@ export class ReviewAssignmentsUseCase {
     });
   }
 
-  private async decideOne(reviewerId: string, assignmentId: string, decision: ReviewDecision, reason: string | null = null) {
+  private async decideOne(reviewerId: string, assignmentId: string, decision: ReviewDecision, reason: string | null = null, overrideRejection = false) {
     requireId(reviewerId, 'reviewerId');
-    const [decided] = await inTransaction(this.ds, (em) => this.decide(em, reviewerId, [assignmentId], decision, reason));
+    const [decided] = await inTransaction(this.ds, (em) => this.decide(em, reviewerId, [assignmentId], decision, reason, undefined, overrideRejection));
     if (decided) return decided;
     // Nothing changed: tell "not yours / unknown" (404) from "not in a reviewable state" (409).
     const { rows } = await sql<{ status: string }>(
@@ -129,25 +142,38 @@ export class ReviewAssignmentsUseCase {
     decision: ReviewDecision,
     reason: string | null,
     campaignId?: string,
+    overrideRejection = false,
   ): Promise<AssignmentEntity[]> {
     if (!ids.length) return [];
-    const { rows } = await sql(
+    const from = decision === 'approve' && overrideRejection ? ['submitted', 'rejected'] : ['submitted'];
+    // The CTE locks the rows in id order and remembers the status each one had, so a reversed
+    // rejection can be told from a first approval.
+    const { rows } = await sql<Record<string, unknown> & { previousStatus: AssignmentStatus }>(
       em,
-      `UPDATE assignments a
+      `WITH prev AS (
+         SELECT a.id, a.status FROM assignments a JOIN campaigns c ON c.id = a.campaign_id
+          WHERE a.id = ANY($1::uuid[]) AND a.status = ANY($5::text[])
+            AND c.owner_id = $2 ${campaignId ? 'AND a.campaign_id = $6' : ''}
+          ORDER BY a.id
+          FOR UPDATE OF a
+       )
+       UPDATE assignments a
           SET status = $3, reviewed_at = now(), reviewed_by = $2, reject_reason = $4
-         FROM campaigns c
-        WHERE a.id = ANY($1::uuid[]) AND a.status = 'submitted'
-          AND c.id = a.campaign_id AND c.owner_id = $2 ${campaignId ? 'AND a.campaign_id = $5' : ''}
-        RETURNING ${ASSIGNMENT_COLUMNS('a')}`,
-      [ids, reviewerId, decision === 'approve' ? 'approved' : 'rejected', reason, ...(campaignId ? [campaignId] : [])],
+         FROM prev
+        WHERE a.id = prev.id AND a.status = prev.status
+        RETURNING ${ASSIGNMENT_COLUMNS('a')}, prev.status AS "previousStatus"`,
+      [ids, reviewerId, decision === 'approve' ? 'approved' : 'rejected', reason, from, ...(campaignId ? [campaignId] : [])],
     );
+    const previous = new Map(rows.map((r) => [r.id as string, r.previousStatus]));
     const decided = rows.map(toAssignment).sort((x, y) => x.taskId.localeCompare(y.taskId));
+    if (decision === 'approve') await this.money.payApprovals(em, decided);
     for (const a of decided) {
       const reopened = decision === 'reject' ? (await releaseRejectedSlot(em, a.taskId)).reopened : false;
+      const reversed = previous.get(a.id) === 'rejected';
       await this.audit.record(
         {
           actorId: reviewerId,
-          action: decision === 'approve' ? 'assignment.approved' : 'assignment.rejected',
+          action: decision === 'approve' ? (reversed ? 'assignment.rejection_reversed' : 'assignment.approved') : 'assignment.rejected',
           objectType: 'assignment',
           objectId: a.id,
           reason,

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { TaskType, validateAnswer } from '@tally/campaigns';
@@ -7,6 +7,8 @@ import { inTransaction } from '@tally/database';
 import { ASSIGNMENT_COLUMNS, requireId, toAssignment } from '../assignment-row';
 import { canonicalJson } from '../consensus/task-consensus';
 import { AssignmentEntity } from '../entities/assignment.entity';
+import { WorkMoney } from '../money/work-money';
+import { QUALITY_HOOKS, QualityHooks } from '../quality-hooks';
 import { sql } from '../sql';
 import { WorkErrors } from '../work.errors';
 import { completeTaskIfDone } from './complete-task';
@@ -49,7 +51,11 @@ interface Target {
  */
 @Injectable()
 export class SubmitAnswerUseCase {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly money: WorkMoney,
+    @Optional() @Inject(QUALITY_HOOKS) private readonly quality?: QualityHooks,
+  ) {}
 
   async execute(input: SubmitAnswerInput): Promise<SubmitResult> {
     const workerId = requireId(input.workerId, 'workerId');
@@ -82,12 +88,15 @@ export class SubmitAnswerUseCase {
        UPDATE tasks t SET answers_count = t.answers_count + 1 FROM s WHERE t.id = s."taskId"
        RETURNING s.*, (t.status = 'open' AND t.answers_count >= t.needed) AS full`,
       [input.assignmentId, workerId, JSON.stringify(input.answer), input.durationMs ?? null, target.auto_approve_seconds],
+      'submit_answer',
     );
     // Lost the race (a parallel retry stored it first, or the lease ran out meanwhile).
     if (!rows.length) return this.alreadyDone(workerId, input);
     // The answer that fills the task completes it, in a transaction of its own that re-checks
     // under the task's row lock; if this process dies in between, the sweep completes the task.
-    if (rows[0].full) await inTransaction(this.ds, (em) => completeTaskIfDone(em, rows[0].taskId as string));
+    if (rows[0].full) await inTransaction(this.ds, (em) => completeTaskIfDone(em, rows[0].taskId as string, this.money));
+    // Quality control (gold grading, qualification test, campaign rules) sees every stored answer.
+    if (this.quality) await this.quality.afterSubmit(input.assignmentId);
     return { assignment: toAssignment(rows[0]), stored: true };
   }
 
@@ -109,6 +118,7 @@ export class SubmitAnswerUseCase {
          JOIN users u ON u.id = a.worker_id
         WHERE a.id = $1 AND a.worker_id = $2`,
       [assignmentId, workerId],
+      'submit_target',
     );
     return rows[0];
   }

@@ -1,0 +1,124 @@
+import { buildCrowd, type Crowd } from '../crowd';
+import { BayesianDawidSkene } from './bayesian-dawid-skene';
+import { DawidSkene } from './dawid-skene';
+import { eStep, softCounts, voteShares } from './em-core';
+import { FusedEStep } from './fused-em';
+import { Mace } from './mace';
+
+/** A seeded crowd: `tasks` tasks with `r` answers each from `workers` workers, 70% right. */
+function crowd(tasks: number, workers: number, K: number, r: number, seed = 7): Crowd {
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s / 4294967296);
+  const n = tasks * r;
+  const task = new Int32Array(n);
+  const worker = new Int32Array(n);
+  const label = new Int32Array(n);
+  for (let t = 0, i = 0; t < tasks; t++) {
+    const truth = Math.floor(rnd() * K);
+    for (let j = 0; j < r; j++, i++) {
+      task[i] = t;
+      worker[i] = Math.floor(rnd() * workers);
+      label[i] = rnd() < 0.7 ? truth : Math.floor(rnd() * K);
+    }
+  }
+  const ids = (p: string, m: number) => Array.from({ length: m }, (_, j) => `${p}${j}`);
+  return buildCrowd({ tasks: ids('t', tasks), workers: ids('w', workers), classes: ids('c', K), task, worker, label });
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('fused E-step', () => {
+  it.each([2, 3, 4, 5])('K = %i: same posteriors, log-likelihood and soft counts as eStep + softCounts', (K) => {
+    const c = crowd(3000, 60, K, 5);
+    const clamp = K === 3 ? new Int32Array(c.nTasks).map((_, t) => (t % 7 === 0 ? t % K : -1)) : null;
+    const confI = new Float64Array(c.nWorkers * K * K).map((_, i) => 0.05 + ((i * 7919) % 101) / 101);
+    const prior = new Float64Array(K).fill(1 / K);
+    const post1 = voteShares(c);
+    const post2 = new Float64Array(post1);
+    const ll1 = eStep(c, confI, prior, post1, clamp);
+    const counts1 = new Float64Array(confI.length);
+    softCounts(c, post1, counts1);
+    const f = new FusedEStep(c, clamp, 1);
+    const ll2 = f.run(confI, prior, post2);
+    const counts2 = new Float64Array(confI.length);
+    f.counts(post2, counts2);
+    expect(ll2).toBeCloseTo(ll1, 8);
+    expect(maxDiff(post1, post2)).toBeLessThan(1e-12);
+    expect(maxDiff(counts1, counts2)).toBeLessThan(1e-9);
+    const totals = new Float64Array(K);
+    f.classTotals(post2, totals);
+    expect(totals.reduce((a, b) => a + b, 0)).toBeCloseTo(c.nTasks, 6);
+  });
+
+  // the helper thread takes the second half of the tasks; results must not depend on it
+  it.each([
+    ['ds', 4],
+    ['ds', 2],
+    ['ds', 3],
+    ['bayes-ds', 4],
+    ['mace', 2],
+  ] as const)('%s, K = %i: two threads give the single-thread fit', (method, K) => {
+    const c = crowd(8000, 300, K, 5, K);
+    const make = (threads: number) =>
+      method === 'ds' ? new DawidSkene({ threads }) : method === 'bayes-ds' ? new BayesianDawidSkene({ threads }) : new Mace({ threads });
+    const one = make(1).fit(c);
+    const two = make(2).fit(c);
+    expect(two.iterations).toBe(one.iterations);
+    expect(maxDiff(one.posteriors, two.posteriors)).toBeLessThan(1e-9);
+    expect(maxDiff(one.confusion, two.confusion)).toBeLessThan(1e-9);
+    expect(Array.from(two.labelIndex)).toEqual(Array.from(one.labelIndex));
+  });
+
+  it('the helper thread is really used, released by close() and reused by the next fit', () => {
+    const c = crowd(2000, 50, 4, 5);
+    const a = new FusedEStep(c, null, 2);
+    expect(a.parallel).toBe(true);
+    // busy: a second concurrent pass object runs on this thread alone
+    const b = new FusedEStep(c, null, 2);
+    expect(b.parallel).toBe(false);
+    a.close();
+    const d = new FusedEStep(c, null, 2);
+    expect(d.parallel).toBe(true);
+    d.close();
+    expect(new FusedEStep(c, null, 1).parallel).toBe(false);
+  });
+
+  it('a helper thread that dies is abandoned: its half is done here, and the next fit starts a new one', async () => {
+    const c = crowd(3000, 80, 4, 5, 3);
+    const confI = new Float64Array(c.nWorkers * 16).map((_, i) => 0.05 + ((i * 31) % 17) / 17);
+    const prior = new Float64Array([0.25, 0.25, 0.25, 0.25]);
+    const ref = new Float64Array(c.nTasks * 4);
+    const one = new FusedEStep(c, null, 1);
+    const llRef = one.run(confI, prior, ref);
+    const f = new FusedEStep(c, null, 2, 50);
+    expect(f.parallel).toBe(true);
+    const worker = (f as unknown as { par: { helper: { worker: { terminate(): Promise<number> } } } }).par.helper.worker;
+    await worker.terminate();
+    const post = new Float64Array(c.nTasks * 4);
+    expect(f.run(confI, prior, post)).toBeCloseTo(llRef, 8);
+    expect(f.parallel).toBe(false);
+    expect(maxDiff(post, ref)).toBeLessThan(1e-12);
+    f.close();
+    // the dead helper is replaced on the next request
+    await new Promise((r) => setTimeout(r, 20));
+    const g = new FusedEStep(c, null, 2);
+    expect(g.parallel).toBe(true);
+    const post2 = new Float64Array(c.nTasks * 4);
+    expect(g.run(confI, prior, post2)).toBeCloseTo(llRef, 8);
+    expect(maxDiff(post2, ref)).toBeLessThan(1e-12);
+    g.close();
+  });
+
+  it('a fit with gold clamped runs on two threads too', () => {
+    const c = crowd(4000, 100, 4, 5, 11);
+    const gold = c.tasks.filter((_, t) => t % 5 === 0).map((task) => ({ task, label: 'c1' }));
+    const one = new DawidSkene({ threads: 1, gold }).fit(c);
+    const two = new DawidSkene({ threads: 2, gold }).fit(c);
+    expect(maxDiff(one.posteriors, two.posteriors)).toBeLessThan(1e-9);
+    expect(two.label(c.tasks[5])).toBe('c1');
+  });
+});

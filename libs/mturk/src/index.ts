@@ -1,0 +1,14 @@
+export { MturkModule, MturkExpirySweep } from './mturk.module';
+export { MturkAccessKeysService, MTURK_SERVICE, MAX_LIVE_KEYS } from './access-keys.service';
+export type { AccessKeyView, NewAccessKey } from './access-keys.service';
+export { MturkRequesterService, MTURK_LIMITS, toMturkError } from './mturk-requester.service';
+export { MturkWorkersService } from './mturk-workers.service';
+export { MturkFramesService } from './mturk-frames.service';
+export type { WorkerFrame } from './mturk-frames.service';
+export { mturkWorkerId, serverKey } from './server-key';
+export { MturkError, MturkErrors } from './mturk.errors';
+export { SigV4Error, parseAuthorization, verifySignature, expectedSignature, canonicalRequest, canonicalUri, canonicalQuery, checkClock, signingKey, toAmzDate, MAX_CLOCK_SKEW_SECONDS } from './sigv4';
+export type { SignedRequest, ParsedAuthorization, SigV4ErrorType } from './sigv4';
+export { parseQuestion, toQuestionFormAnswers, shapeKey, xmlEscape } from './question-xml';
+export type { MappedQuestion, QuestionKind } from './question-xml';
+export { parseAmount, formatAmount, MTURK_CURRENCY } from './money';
