@@ -33,7 +33,10 @@ const WORKERS = arg('workers', 30);
 const TASKS = arg('tasks', 400);
 const KILL_EVERY = arg('kill-every', 1500);
 const DROP_EVERY = arg('drop-every', 2500);
-const SETTLE_SECONDS = arg('settle', 20);
+// Long enough by default for a payout locked by a killed runner (2-minute lock) to be finished by
+// another: the settle loop ends as soon as nothing is left to do.
+const SETTLE_SECONDS = arg('settle', 150);
+const MIN_UP = arg('min-up', 2000);
 const BASE_PORT = arg('port', 3870);
 const DATABASE_URL = process.env.CHAOS_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/tally_chaos';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -72,9 +75,12 @@ async function freshDatabase(): Promise<void> {
 interface Proc {
   name: string;
   kind: 'api' | 'worker';
-  port?: number;
+  /** API port, or the worker's METRICS_PORT (its /health). */
+  port: number;
   child?: ChildProcess;
   upSince?: number;
+  /** When /health first answered 200 since the last (re)start. */
+  readySince?: number;
   kills: number;
   restarts: number;
 }
@@ -101,14 +107,14 @@ async function main(): Promise<void> {
   const procs: Proc[] = [
     { name: 'api-1', kind: 'api', port: BASE_PORT, kills: 0, restarts: 0 },
     { name: 'api-2', kind: 'api', port: BASE_PORT + 1, kills: 0, restarts: 0 },
-    { name: 'worker-1', kind: 'worker', kills: 0, restarts: 0 },
-    { name: 'worker-2', kind: 'worker', kills: 0, restarts: 0 },
+    { name: 'worker-1', kind: 'worker', port: BASE_PORT + 2, kills: 0, restarts: 0 },
+    { name: 'worker-2', kind: 'worker', port: BASE_PORT + 3, kills: 0, restarts: 0 },
   ];
   let stopping = false;
   const start = (p: Proc) => {
     const entry = p.kind === 'api' ? 'apps/api/src/main.ts' : 'apps/worker/src/main.ts';
     const extra: Record<string, string> =
-      p.kind === 'api' ? { PORT: String(p.port), RUN_BACKGROUND: 'false', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } : {};
+      p.kind === 'api' ? { PORT: String(p.port), RUN_BACKGROUND: 'false', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } : { METRICS_PORT: String(p.port) };
     const child = fork(join(root, 'scripts/run-ts.js'), [join(root, entry)], { env: env(extra), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     child.stderr?.on('data', (d: Buffer) => {
       const text = d.toString().trim();
@@ -116,8 +122,12 @@ async function main(): Promise<void> {
     });
     p.child = child;
     p.upSince = Date.now();
+    p.readySince = undefined;
     child.once('exit', () => {
-      if (p.child === child) p.child = undefined;
+      if (p.child === child) {
+        p.child = undefined;
+        p.readySince = undefined;
+      }
       if (!stopping) {
         p.restarts++;
         setTimeout(() => !stopping && !p.child && start(p), 200 + Math.random() * 500);
@@ -145,6 +155,18 @@ async function main(): Promise<void> {
   };
   await waitHealthy(90_000);
   log('all processes up');
+  // Readiness of every process (APIs and workers), so a process is killed only after doing some work.
+  const watch = setInterval(() => {
+    for (const p of procs) {
+      if (!p.child || p.readySince) continue;
+      fetch(`http://127.0.0.1:${p.port}/health`, { signal: AbortSignal.timeout(500) }).then(
+        (r) => {
+          if (r.ok && p.child && !p.readySince) p.readySince = Date.now();
+        },
+        () => undefined,
+      );
+    }
+  }, 200);
 
   /** One HTTP call on any API that answers; retried on connection errors (a killed process). */
   const call = async (method: string, path: string, token?: string, body?: unknown, tries = 40): Promise<{ status: number; body: any }> => {
@@ -247,9 +269,10 @@ async function main(): Promise<void> {
   const killer = (async () => {
     while (Date.now() < chaosUntil) {
       await new Promise((r) => setTimeout(r, KILL_EVERY * (0.5 + Math.random())));
-      // any process that has been up a moment; never both APIs at once, so load keeps flowing
-      const candidates = procs.filter((p) => p.child && Date.now() - (p.upSince ?? 0) > 1500);
-      const apisUp = apis.filter((p) => p.child).length;
+      // any process that has been ready (serving / taking jobs) for a moment; never both APIs at
+      // once, so load keeps flowing
+      const candidates = procs.filter((p) => p.child && p.readySince && Date.now() - p.readySince > MIN_UP);
+      const apisUp = apis.filter((p) => p.child && p.readySince).length;
       const pool = candidates.filter((p) => p.kind === 'worker' || apisUp > 1);
       const victim = pool[Math.floor(Math.random() * pool.length)];
       if (!victim?.child) continue;
@@ -274,8 +297,13 @@ async function main(): Promise<void> {
     await db.end();
   })();
 
-  const progress = setInterval(() => log(`answers acknowledged ${stats.submits2xx}, kills ${stats.kills}, connection drops ${stats.dropped}, transfers ${fake.transfers.size}`), 5000);
+  const progress = setInterval(
+    () => log(`answers acknowledged ${stats.submits2xx}, kills ${stats.kills}, connection drops ${stats.dropped}, transfers ${fake.transfers.size}, up: ${procs.filter((p) => p.readySince).map((p) => p.name).join(' ')}`),
+    5000,
+  );
   await Promise.all([killer, dropper]);
+  const transfersDuringChaos = fake.transfers.size;
+  const answersDuringChaos = stats.submits2xx;
   log('chaos over: no more kills; settling');
   loadOn = false;
   await Promise.all(loops);
@@ -295,6 +323,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
   }
   clearInterval(progress);
+  clearInterval(watch);
 
   // --- checks ------------------------------------------------------------------------------------
   const { rows: over } = await db.query(
@@ -318,6 +347,8 @@ async function main(): Promise<void> {
   const transferWithoutPayout = transfers.filter((t) => !payouts.some((p: { transfer_group: string }) => p.transfer_group === t.transfer_group));
   const paidSum = paid.reduce((s: number, p: { amount_minor: string }) => s + Number(p.amount_minor), 0);
   const transferSum = transfers.reduce((s, t) => s + t.amount, 0);
+  const paidGroups = new Set(paid.map((p: { transfer_group: string }) => p.transfer_group));
+  const paidTransferSum = transfers.filter((t) => paidGroups.has(t.transfer_group)).reduce((s, t) => s + t.amount, 0);
   const { rows: st } = await db.query(
     `SELECT count(*) FILTER (WHERE status = 'approved')::int AS approved, count(*) FILTER (WHERE status = 'submitted')::int AS submitted,
             count(*) FILTER (WHERE status = 'expired')::int AS expired, count(*) FILTER (WHERE status = 'claimed')::int AS claimed FROM assignments`,
@@ -349,7 +380,7 @@ async function main(): Promise<void> {
     duplicateTransfers === 0 &&
     paidWithoutTransfer.length === 0 &&
     transferWithoutPayout.length === 0 &&
-    paidSum === transferSum;
+    paidSum === paidTransferSum;
   console.log(`
 chaos results (${((Date.now() - started) / 1000).toFixed(0)} s total, ${SECONDS} s of chaos, jobs ${useRedis ? 'on BullMQ/Redis' : 'in-process'})
   SIGKILLs                 ${stats.kills}  (${procs.map((p) => `${p.name} ${p.kills}`).join(', ')})
@@ -357,12 +388,13 @@ chaos results (${((Date.now() - started) / 1000).toFixed(0)} s total, ${SECONDS}
   claims / 2xx submits     ${stats.claims} / ${stats.submits2xx}   (requests cut by a kill: ${stats.connErrors}; 5xx: ${stats.httpErrors})
   statuses                 ${JSON.stringify(stats.statusCounts)}
   assignments              ${JSON.stringify(st[0])}
-  payouts                  ${paid.length} paid (${paidSum} minor), ${pend[0].pending} pending, ${pend[0].failed} failed; ${transfers.length} Stripe transfers (${transferSum} minor)
+  during the kills         ${answersDuringChaos} answers acknowledged, ${transfersDuringChaos} payouts transferred
+  payouts                  ${paid.length} paid (${paidSum} minor), ${pend[0].pending} pending (held by a killed runner's lock until it lapses; at most one transfer each), ${pend[0].failed} failed; ${transfers.length} Stripe transfers (${transferSum} minor)
 
   over-assignment          ${over[0].over_assigned} tasks over needed, ${over[0].taken_over} with taken > needed, ${over[0].duplicate_answers} duplicate answers
   lost 2xx submissions     ${lost.length} of ${ids.length}
   ledger                   ${tb.balanced ? 'balanced' : 'NOT BALANCED'} ${JSON.stringify({ currencies: tb.currencies, cacheMismatches: tb.cacheMismatches?.length, unbalanced: tb.unbalancedTransactions?.length })}
-  duplicate transfers      ${duplicateTransfers} (paid without transfer: ${paidWithoutTransfer.length}, transfers without payout: ${transferWithoutPayout.length})
+  duplicate transfers      ${duplicateTransfers} (paid without transfer: ${paidWithoutTransfer.length}, transfers without payout: ${transferWithoutPayout.length}, paid ${paidSum} = transferred for paid payouts ${paidTransferSum})
 
 ${ok ? 'CHAOS OK: every invariant held' : 'CHAOS FAILED: an invariant was violated'}`);
   process.exit(ok ? 0 : 1);

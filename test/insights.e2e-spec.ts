@@ -128,6 +128,10 @@ describe('insights and agreement audit (e2e)', () => {
     await t.http.post(`/api/admin/campaigns/${campaignId}/blocks`).set(admin.auth).send({ workerId: w.id, reason: 'Always says dog' }).expect(200);
     const after = (await t.http.get(`/api/admin/workers/${w.id}/quality`).set(admin.auth).expect(200)).body;
     expect(after.blocks).toEqual([expect.objectContaining({ campaignId, campaignName: 'Seeded campaign', reason: 'Always says dog' })]);
+    // Their answers stop counting in the agreement audit, as in consensus.
+    const audit = (await t.http.get(`/api/admin/campaigns/${campaignId}/agreement-audit`).set(admin.auth).expect(200)).body;
+    expect(audit.answers).toBe(4);
+    expect(audit.percentAgreement).toBe(1);
     await t.http.get(`/api/admin/workers/${w.id}/quality`).set(owner.auth).expect(403);
     await t.http.get(`/api/admin/workers/00000000-0000-4000-8000-000000000000/quality`).set(admin.auth).expect(404);
   });

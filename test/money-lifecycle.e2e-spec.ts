@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { JobRegistry } from '@tally/jobs';
-import { cash, escrow, LedgerReportsService, LedgerService, payable, platformRevenue } from '@tally/ledger';
+import { cash, escrow, LedgerReportsService, LedgerService, payable } from '@tally/ledger';
 import { AutoApproveUseCase, CompleteCampaignsUseCase } from '@tally/work';
 import { createAdmin, createTestApp, dataSourceOf, FakeStripe, signUp, startFakeStripe, TestApp, TestUser } from '@tally/testing';
 
@@ -109,7 +109,7 @@ describe('money through the lifecycle (e2e)', () => {
     expect(await bal(escrow(id, 'usd'))).toBe(24);
     const [a] = await work(worker, id, 1);
     expect(await bal(escrow(id, 'usd'))).toBe(12); // the task completed with 1 of 2 slots
-    expect(await t.app.get(CompleteCampaignsUseCase).execute()).toContain(id);
+    await t.app.get(CompleteCampaignsUseCase).execute();
     expect((await t.http.get(`/api/campaigns/${id}`).set(r.auth).expect(200)).body.status).toBe('completed');
     expect(await bal(escrow(id, 'usd'))).toBe(12); // the answer may still be approved
     await t.http.post(`/api/assignments/${a}/reject`).set(r.auth).send({ reason: 'wrong animal' }).expect(200);
@@ -138,6 +138,22 @@ describe('money through the lifecycle (e2e)', () => {
     expect((await story(id)).releasedMinor).toBe(12);
   });
 
+  it('a campaign past its deadline gives back what its open slots held, keeping answers under review', async () => {
+    const r = await signUp(t, ['requester']);
+    const worker = await signUp(t, ['worker']);
+    await credit(r, 48);
+    const id = await createCampaign(r, ['a', 'b'], { redundancyMin: 2, redundancyMax: 2, deadline: new Date(Date.now() + 2500).toISOString() });
+    await t.http.post(`/api/campaigns/${id}/publish`).set(r.auth).expect(200);
+    await work(worker, id, 1);
+    await t.app.get(CompleteCampaignsUseCase).settleEscrows();
+    expect(await bal(escrow(id, 'usd'))).toBe(48); // not yet
+    await new Promise((res) => setTimeout(res, Math.max(0, 2600)));
+    await claim(worker, id).expect(409);
+    await t.app.get(CompleteCampaignsUseCase).settleEscrows();
+    expect(await bal(escrow(id, 'usd'))).toBe(12);
+    expect(await bal(cash(r.id, 'usd'))).toBe(36);
+  });
+
   describe('one campaign from publish to payout', () => {
     let r: TestUser;
     let w: TestUser[];
@@ -146,14 +162,12 @@ describe('money through the lifecycle (e2e)', () => {
     let work2: string[];
     let work3: string[];
     let w4Assignment: string;
-    let revenueBefore: number;
 
     beforeAll(async () => {
       r = await signUp(t, ['requester']);
       w = [];
       for (let i = 0; i < 5; i++) w.push(await signUp(t, ['worker'], `worker${i + 1}`));
       await credit(r, 1000);
-      revenueBefore = await bal(platformRevenue('usd'));
     });
 
     it('publish reserves reward × redundancyMax × tasks × (1 + fee) exactly; an import afterwards reserves its share', async () => {
@@ -191,9 +205,16 @@ describe('money through the lifecycle (e2e)', () => {
       const again = await t.http.post(`/api/assignments/${work1[0]}/approve`).set(r.auth).expect(409);
       expect(again.body.code).toBe('ASSIGNMENT_NOT_SUBMITTED');
       expect(await bal(payable(w[0].id, 'usd'))).toBe(30);
-      expect(await bal(platformRevenue('usd'))).toBe(revenueBefore + 6);
-      const n = await ds.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE idempotency_key = ANY($1::text[])`, [work1.map((a) => `approve:${a}`)]);
-      expect(n[0].n).toBe(3);
+      // Platform revenue is shared by every suite: look at these approvals' own entries.
+      const [paid] = await ds.query(
+        `SELECT count(DISTINCT t.id)::int AS n,
+                coalesce(sum(e.amount) FILTER (WHERE a.kind = 'platform_revenue'), 0)::int AS fees,
+                coalesce(sum(e.amount) FILTER (WHERE a.kind = 'worker_payable'), 0)::int AS rewards
+           FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id JOIN ledger_accounts a ON a.id = e.account_id
+          WHERE t.idempotency_key = ANY($1::text[])`,
+        [work1.map((a) => `approve:${a}`)],
+      );
+      expect(paid).toEqual({ n: 3, fees: 6, rewards: 30 });
     });
 
     it('bulk approval pays each; a rejection pays nothing and keeps the slot’s escrow for the replacement', async () => {
@@ -227,7 +248,9 @@ describe('money through the lifecycle (e2e)', () => {
 
     it('auto-approval pays what is due', async () => {
       await ds.query(`UPDATE assignments SET auto_approve_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [work3]);
-      expect(await t.app.get(AutoApproveUseCase).execute()).toBeGreaterThanOrEqual(3);
+      await t.app.get(AutoApproveUseCase).execute(); // (a sweep of a parallel suite may get there first: same result)
+      const statuses = await ds.query(`SELECT DISTINCT status, reviewed_by FROM assignments WHERE id = ANY($1::uuid[])`, [work3]);
+      expect(statuses).toEqual([{ status: 'approved', reviewed_by: null }]);
       expect(await bal(payable(w[2].id, 'usd'))).toBe(30);
       expect(await bal(escrow(id, 'usd'))).toBe(84 - 36);
     });
@@ -248,7 +271,6 @@ describe('money through the lifecycle (e2e)', () => {
     it('the campaign’s money story adds up and the trial balance is zero', async () => {
       // 10 approvals × 12 spent; everything else came back.
       expect(await bal(cash(r.id, 'usd'))).toBe(1000 - 120);
-      expect(await bal(platformRevenue('usd'))).toBe(revenueBefore + 20);
       const s = await story(id);
       expect(s).toMatchObject({ escrowedMinor: 192, paidMinor: 100, feesMinor: 20, paidFromCashMinor: 0, approvals: 10, releasedMinor: 72, escrowBalanceMinor: 0 });
       expect(s.escrowedMinor - (s.paidMinor + s.feesMinor - s.paidFromCashMinor) - s.releasedMinor).toBe(s.escrowBalanceMinor);

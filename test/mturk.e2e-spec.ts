@@ -404,6 +404,7 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     const { client: mturk } = await requesterWithKey();
     const worker = await signUp(t, ['worker']);
     const hit = (await mturk.send(new CreateHITCommand({ Title: 'Short-lived', Description: 'd', Reward: '0.05', AssignmentDurationInSeconds: 300, LifetimeInSeconds: 60, MaxAssignments: 3, Question: HTML_QUESTION }))).HIT!;
+    expect((await mturk.send(new GetAccountBalanceCommand({}))).OnHoldBalance).toBe('0.18'); // 3 × (0.05 + 0.01 fee)
     // The lifetime passes (moved back instead of waiting a minute).
     await ds.query(`UPDATE mturk_hits SET expires_at = now() - interval '1 second' WHERE task_id = $1`, [hit.HITId]);
     expect(await t.app.get(MturkExpirySweep).tick()).toBeGreaterThanOrEqual(1);
@@ -411,6 +412,8 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     const [{ campaign_id }] = await ds.query(`SELECT campaign_id FROM mturk_hits WHERE task_id = $1`, [hit.HITId]);
     await t.http.post(`/api/work/campaigns/${campaign_id}/claim`).set(worker.auth).expect(409);
     expect((await ds.query(`SELECT needed, taken FROM tasks WHERE id = $1`, [hit.HITId]))[0]).toEqual({ needed: 0, taken: 0 });
+    // Its unused slots' escrow went back to the requester's cash.
+    expect(await mturk.send(new GetAccountBalanceCommand({}))).toMatchObject({ AvailableBalance: '100.00', OnHoldBalance: '0.00' });
   });
 
   it('racing calls with one UniqueRequestToken create one HIT and pay one bonus', async () => {

@@ -461,7 +461,12 @@ describe('browser UI (e2e, Chromium)', () => {
     await see(rq.locator('main')).toContainText('Quality rules saved.');
     await rq.getByRole('button', { name: 'Re-estimate worker skills now' }).click();
     await see(rq.locator('main')).toContainText('Re-estimated');
+    await see(rq.locator('.stats')).toContainText("Krippendorff's alpha");
     await shot(rq, '11-campaign-dashboard');
+    const [workersCsv] = await Promise.all([rq.waitForEvent('download'), rq.getByRole('button', { name: 'Download worker reliability (CSV)' }).click()]);
+    const workerRows = readFileSync((await workersCsv.path())!, 'utf8').trim().split('\n');
+    expect(workerRows[0]).toMatch(/^worker,answers,/);
+    expect(workerRows).toHaveLength(4);
     const [download] = await Promise.all([rq.waitForEvent('download'), rq.getByRole('button', { name: 'Export CSV' }).click()]);
     const exported = readFileSync((await download.path())!, 'utf8');
     // The server's results export (the quality lib's streamed CSV), downloaded through the browser.
@@ -483,8 +488,12 @@ describe('browser UI (e2e, Chromium)', () => {
     await disagreeing.getByRole('button', { name: 'Reject' }).click();
     await see(disagreeing.locator('.badge-rejected')).toHaveCount(1);
     const agreeing = rq.locator('.review-item:not(.disagree)').first();
-    await agreeing.getByRole('button', { name: 'Approve' }).click();
+    await agreeing.getByRole('button', { name: 'Approve', exact: true }).click();
     await see(agreeing.locator('.badge-approved')).toHaveCount(1);
+    // The other two answers on the unanimous item are approved in one go.
+    await rq.getByRole('button', { name: 'Approve all that agree with consensus (2)' }).click();
+    await see(rq.locator('main')).toContainText('Approved 2 answers.');
+    await see(rq.locator('.review-item:not(.disagree) .badge-approved')).toHaveCount(3);
 
     await rq.goto(`${base}/campaigns/${boxesId}`);
     await rq.locator('.tasks-table tbody tr').first().waitFor();

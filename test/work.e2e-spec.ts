@@ -41,8 +41,8 @@ describe('work: claim, submit, return, review (e2e)', () => {
 
     it('claims a task chosen by the server, with payload and rules, never the gold answer', async () => {
       const w = await signUp(t, ['worker']);
-      const c = await seedCampaign(t, requester.id, { leaseSeconds: 120 }, [{ payload: { text: 'is this a cat?' }, gold: { label: 'SECRET-GOLD' }, prelabel: { label: 'cat' } }]);
-      // the item is a hidden gold (control) task; gold rate 1 hands it out like any task
+      const c = await seedCampaign(t, requester.id, { leaseSeconds: 120 }, [{ payload: { text: 'is this a cat?' }, gold: { label: 'SECRET-GOLD' }, prelabel: { label: 'cat' } }, { payload: { text: 'real work' } }]);
+      // the first item is a hidden gold (control) task; gold rate 1 hands it out like any task (while real work is left)
       await ds.query(`UPDATE campaigns SET gold_rate = 1 WHERE id = $1`, [c.id]);
       const res = await claim(w, c.id).expect(200);
       expect(res.body).toMatchObject({ taskId: c.taskIds[0], campaignId: c.id, payload: { text: 'is this a cat?' }, taskType: 'single-label', labels: ['cat', 'dog', 'bird'], instructions: 'Pick the animal.', resumed: false });

@@ -8,6 +8,10 @@ const USAGE = `tally <command>
   admin create --email E --password P [--name N]
                          create the first admin (or give an existing user the admin role)
   migrate                apply database migrations (DATABASE_URL or the embedded database)
+  simulate --admin-email E --admin-password P [--url U] [--tasks N] [--gold N] [--seed S]
+           [--gold-rate R] [--min N] [--max N] [--target P] [--fixed N] [--scale-ms MS]
+                         run a scripted crowd over HTTP against a running Tally (quality control
+                         vs fixed overlap); prints accuracy, cost, spammers caught, wall time
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
       return adminCommand(rest);
     case 'migrate':
       return migrateCommand();
+    case 'simulate': {
+      const { simulateCommand } = await import('./commands/simulate.command');
+      return simulateCommand(rest);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -9,6 +9,7 @@ import { DbPoolMetrics } from '@tally/metrics';
 import { PaymentsModule } from '@tally/payments';
 import { WorkModule } from '@tally/work';
 import { QualityModule } from '@tally/quality';
+import { MturkModule } from '@tally/mturk';
 
 /**
  * apps/worker: the background jobs (sweeps: lease expiry, auto-approval, task and campaign
@@ -31,6 +32,7 @@ export class WorkerModule {
         WorkModule.forRoot(),
         PaymentsModule, // defines the 'payouts' job (a no-op without Stripe keys)
         QualityModule, // defines the 'quality-reestimate' job (Dawid-Skene re-estimation, collusion check, due gold rejections)
+        MturkModule, // defines the 'mturk-hit-expiry' job (HITs past their lifetime hand out no more work)
       ],
       providers: [DbPoolMetrics],
     };

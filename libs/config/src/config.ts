@@ -170,6 +170,7 @@ export function describeConfig(config: TallyConfig): Record<string, unknown> {
     databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@'),
     jwtSecret: '***',
     metricsToken: mask(config.metricsToken),
+    redisUrl: config.redisUrl?.replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@'),
     adminPassword: mask(config.adminPassword),
     stripeSecretKey: mask(config.stripeSecretKey),
     stripeWebhookSecret: mask(config.stripeWebhookSecret),

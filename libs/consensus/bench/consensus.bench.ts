@@ -12,8 +12,9 @@
  * "cpu s" is the process's CPU time during the fit (all threads: above the wall time when the
  * helper thread works in parallel; on a loaded machine the wall time grows, the CPU time less).
  * The `csv` row times the CLI's reader (`readCsvColumns`) on a 1M-line `task,worker,label` file.
+ * `--threads N` sets the EM methods' `threads` option (default: their own default).
  * Usage:
- *   node scripts/bench-consensus.js [--sizes 100k,1M,10M] [--methods ds,mv,...] [--repeat 3] [--csv]
+ *   node scripts/bench-consensus.js [--sizes 100k,1M,10M] [--methods ds,mv,...] [--repeat 3] [--csv] [--threads 1]
  */
 import { execFileSync } from 'node:child_process';
 import { unlinkSync, writeFileSync } from 'node:fs';
@@ -90,7 +91,7 @@ function one(sizeName: string, method: CategoricalMethod): void {
   const crowd = buildCrowd(encoded);
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const fit = createEstimator(method).fit(crowd);
+  const fit = createEstimator(method, process.env.BENCH_THREADS ? { threads: Number(process.env.BENCH_THREADS) } : {}).fit(crowd);
   const fitSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(c0);
   let right = 0;
@@ -141,6 +142,7 @@ function main(argv: string[]): void {
   const sizes = (arg('--sizes') ?? '100k,1M,10M').split(',');
   const only = arg('--methods')?.split(',') as CategoricalMethod[] | undefined;
   const repeat = Math.max(1, Number(arg('--repeat') ?? 1));
+  if (arg('--threads')) process.env.BENCH_THREADS = arg('--threads');
   const child = (args: string[]) => JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1], ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${repeat} run${repeat > 1 ? 's' : ''} per cell)`);

@@ -174,7 +174,7 @@ export class LedgerReportsService {
       escrowedMinor: sumOf('escrow_reserve', 'campaign_escrow'),
       paidMinor: sumOf('approval', 'worker_payable'),
       feesMinor: sumOf('approval', 'platform_revenue'),
-      paidFromCashMinor: -sumOf('approval', 'requester_cash'),
+      paidFromCashMinor: -sumOf('approval', 'requester_cash') || 0, // never -0
       approvals,
       releasedMinor: sumOf('escrow_release', 'requester_cash'),
       bonusesMinor: sumOf('bonus', 'worker_payable'),

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -8,7 +8,7 @@ import { DomainError } from '@tally/common';
 import { isUniqueViolation } from '@tally/database';
 import { LedgerReportsService } from '@tally/ledger';
 import { GrantBonusUseCase } from '@tally/payments';
-import { completeTaskIfDone, ReviewAssignmentsUseCase } from '@tally/work';
+import { completeTaskIfDone, ReviewAssignmentsUseCase, TaskCompletionHooks, WorkMoney } from '@tally/work';
 import { formatAmount, MTURK_CURRENCY, parseAmount } from './money';
 import { MturkError, MturkErrors } from './mturk.errors';
 import { MturkWorkersService, page, paged } from './mturk-workers.service';
@@ -137,8 +137,6 @@ const epoch = (d: Date | null | undefined) => (d ? Math.floor(new Date(d).getTim
  */
 @Injectable()
 export class MturkRequesterService {
-  private readonly log = new Logger('MturkRequester');
-
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly campaigns: CampaignsService,
@@ -147,6 +145,7 @@ export class MturkRequesterService {
     private readonly bonuses: GrantBonusUseCase,
     private readonly reports: LedgerReportsService,
     private readonly workers: MturkWorkersService,
+    private readonly workMoney: WorkMoney,
   ) {
     Object.assign(this.operations, this.workers.operations);
   }
@@ -319,7 +318,7 @@ export class MturkRequesterService {
       if (!isUniqueViolation(err)) throw err;
       // The same token won a race (or the task was already registered): no second HIT.
       const [dup] = await this.ds.query(`SELECT task_id FROM mturk_hits WHERE owner_id = $1 AND unique_request_token = $2`, [ownerId, token]);
-      if (dup && dup.task_id !== task.id) await this.ds.transaction((em) => closeTask(em, task.id));
+      if (dup && dup.task_id !== task.id) await this.ds.transaction((em) => closeTask(em, task.id, this.workMoney));
       throw MturkErrors.hitAlreadyExists(dup?.task_id ?? task.id);
     }
     const campaign = await this.campaigns.findOwned(ownerId, campaignId);
@@ -330,7 +329,7 @@ export class MturkRequesterService {
         // Not published (e.g. not enough funds for the escrow): this HIT must not linger as a draft task.
         await this.ds.transaction(async (em) => {
           await em.query(`UPDATE mturk_hits SET deleted_at = now(), expires_at = least(expires_at, now()) WHERE task_id = $1`, [task.id]);
-          await closeTask(em, task.id);
+          await closeTask(em, task.id, this.workMoney);
         });
         throw err;
       }
@@ -442,7 +441,7 @@ export class MturkRequesterService {
     await this.ds.transaction(async (em) => {
       if (at * 1000 <= Date.now()) {
         await em.query(`UPDATE mturk_hits SET expires_at = least(expires_at, now()) WHERE task_id = $1`, [hit.task_id]);
-        await closeTask(em, hit.task_id);
+        await closeTask(em, hit.task_id, this.workMoney);
       } else {
         await em.query(`UPDATE mturk_hits SET expires_at = to_timestamp($2), expired_applied = false WHERE task_id = $1`, [hit.task_id, at]);
         // Extending an expired HIT gives back the slots expiry took away.
@@ -475,7 +474,7 @@ export class MturkRequesterService {
     }
     await this.ds.transaction(async (em) => {
       await em.query(`UPDATE mturk_hits SET deleted_at = now(), expires_at = least(expires_at, now()) WHERE task_id = $1`, [hit.task_id]);
-      await closeTask(em, hit.task_id);
+      await closeTask(em, hit.task_id, this.workMoney);
     });
     return {};
   }
@@ -494,7 +493,7 @@ export class MturkRequesterService {
     );
     for (const { task_id } of due) {
       await this.ds.transaction(async (em) => {
-        await closeTask(em, task_id);
+        await closeTask(em, task_id, this.workMoney);
         await em.query(`UPDATE mturk_hits SET expired_applied = true WHERE task_id = $1`, [task_id]);
       });
     }
@@ -619,10 +618,13 @@ export class MturkRequesterService {
   }
 }
 
-/** No more assignments for this task: needed = taken (never below), and complete it if its answers are in. */
-async function closeTask(em: EntityManager, taskId: string): Promise<void> {
+/**
+ * No more assignments for this task: needed = taken (never below), and complete it if its answers
+ * are in — with Tally's completion hooks, so the escrow of the slots it will never use goes back.
+ */
+async function closeTask(em: EntityManager, taskId: string, hooks: TaskCompletionHooks): Promise<void> {
   await em.query(`UPDATE tasks SET needed = taken WHERE id = $1 AND needed > taken AND status = 'open'`, [taskId]);
-  await completeTaskIfDone(em, taskId);
+  await completeTaskIfDone(em, taskId, hooks);
 }
 
 // ------------------------------------------------------------------ mapping helpers

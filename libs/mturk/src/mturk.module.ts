@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, OnModuleInit, Optional } from '@nestjs/common';
+import { JobRegistry } from '@tally/jobs';
 import { CampaignsModule } from '@tally/campaigns';
 import { TALLY_CONFIG, TallyConfig } from '@tally/config';
 import { LedgerModule } from '@tally/ledger';
@@ -9,39 +10,30 @@ import { MturkRequesterService } from './mturk-requester.service';
 import { MturkWorkersService } from './mturk-workers.service';
 import { MturkFramesService } from './mturk-frames.service';
 
-/** Applies HIT expiry in the background (with the other sweeps: RUN_BACKGROUND, SWEEP_INTERVAL_MS). */
+/**
+ * HIT expiry as the background job 'mturk-hit-expiry' (libs/jobs), every SWEEP_INTERVAL_MS: where
+ * it runs (this process with RUN_BACKGROUND, or apps/worker through BullMQ) is decided there.
+ * expireDue is idempotent and safe in parallel.
+ */
 @Injectable()
-export class MturkExpirySweep implements OnModuleInit, OnApplicationShutdown {
+export class MturkExpirySweep implements OnModuleInit {
   private readonly log = new Logger('MturkExpirySweep');
-  private timer?: NodeJS.Timeout;
-  private running = false;
 
   constructor(
     private readonly requester: MturkRequesterService,
     @Inject(TALLY_CONFIG) private readonly config: TallyConfig,
+    @Optional() @Inject(JobRegistry) private readonly jobs: JobRegistry | null,
   ) {}
 
   onModuleInit(): void {
-    if (!this.config.runBackground || !this.config.sweepIntervalMs) return;
-    this.timer = setInterval(() => void this.tick(), this.config.sweepIntervalMs);
-    this.timer.unref();
+    this.jobs?.define({ name: 'mturk-hit-expiry', everyMs: this.config.sweepIntervalMs, run: () => this.tick() });
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
+  /** One pass: the number of HITs whose expiry was applied. */
   async tick(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
-    try {
-      return await this.requester.expireDue();
-    } catch (err) {
-      this.log.warn(`HIT expiry sweep failed: ${(err as Error).message}`);
-      return 0;
-    } finally {
-      this.running = false;
-    }
+    const n = await this.requester.expireDue();
+    if (n) this.log.log(`expired ${n} MTurk HIT(s)`);
+    return n;
   }
 }
 

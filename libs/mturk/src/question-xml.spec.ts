@@ -53,6 +53,10 @@ describe('Question XML → Tally task', () => {
       'AWS.MechanicalTurk.XMLParseError',
     );
     expect(turkCode(() => parseQuestion('', 'f'))).toBe('AWS.MissingParameters');
+    const bomb = `<?xml version="1.0"?><!DOCTYPE QuestionForm [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>${form('<FreeTextAnswer/>', '<Text>&b;</Text>')}`;
+    expect(turkCode(() => parseQuestion(bomb, 'f'))).toBe('AWS.MechanicalTurk.XMLParseError');
+    // Inside an HTMLQuestion's CDATA a doctype is just the requester's HTML.
+    expect(parseQuestion('<HTMLQuestion><HTMLContent><![CDATA[<!DOCTYPE html><p>x</p>]]></HTMLContent></HTMLQuestion>', 't').kind).toBe('HTMLQuestion');
   });
 
   it('keys campaigns by question shape and MaxAssignments', () => {

@@ -54,6 +54,10 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : isNode(v) && ty
 export function parseQuestion(xml: string, fallbackText: string): MappedQuestion {
   if (typeof xml !== 'string' || !xml.trim()) throw MturkErrors.missing('Question');
   if (xml.length > MAX_QUESTION_CHARS) throw MturkErrors.parameter('Question', `must be at most ${MAX_QUESTION_CHARS} characters`);
+  // No DTDs: MTurk's schemas never need them, and entity declarations are how XML bombs start.
+  if (/<!DOCTYPE\s+(QuestionForm|HTMLQuestion|ExternalQuestion)|<!ENTITY/i.test(xml.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, ''))) {
+    throw MturkErrors.invalidQuestion('DOCTYPE and ENTITY declarations are not allowed');
+  }
   let doc: Node;
   try {
     doc = parser.parse(xml, true) as Node;

@@ -1,4 +1,5 @@
 import { answersMatch, median, wilson } from './grading';
+import { binomialTail } from './reestimate.service';
 import { mergeRules, rulesOf } from './rules';
 
 describe('gold grading', () => {
@@ -34,5 +35,15 @@ describe('gold grading', () => {
     expect(() => mergeRules({}, { dailyCap: 0 })).toThrow(/dailyCap/);
     expect(() => mergeRules({}, { goldAction: 'explode' })).toThrow(/goldAction/);
     expect(() => mergeRules({}, { nope: 1 })).toThrow(/nope: is not a quality rule/);
+    expect(mergeRules({}, { goldStatistic: 'upper-bound', reviewPolicy: 'consensus' })).toMatchObject({ goldStatistic: 'upper-bound', reviewPolicy: 'consensus' });
+    expect(() => mergeRules({}, { goldStatistic: 'median' })).toThrow(/goldStatistic/);
+  });
+});
+
+describe('binomialTail', () => {
+  it('P(X >= k)', () => {
+    expect(binomialTail(0, 5, 0.3)).toBe(1);
+    expect(binomialTail(5, 5, 0.2)).toBeCloseTo(0.00032, 6);
+    expect(binomialTail(2, 6, 0.02)).toBeCloseTo(1 - 0.98 ** 6 - 6 * 0.02 * 0.98 ** 5, 9);
   });
 });

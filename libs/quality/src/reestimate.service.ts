@@ -99,6 +99,8 @@ export class ReestimateService implements OnModuleInit {
     type Skill = { classes: string[]; confusion: number[][]; accuracy: number; skill: number; answers: number };
     const skills = new Map<string, Skill>();
     let method = 'agreement';
+    // the best current estimate of each task's answer, the collusion check's reference
+    const reference = new Map<string, unknown>();
     if (c.task_type === 'single-label' && counted.length) {
       method = 'ds';
       const gold = new Map<string, string>();
@@ -106,6 +108,7 @@ export class ReestimateService implements OnModuleInit {
       const fit = new DawidSkene({ classes: c.labels, gold, smoothing: 0.2, maxIterations: 200 }).fit(
         counted.map((a) => ({ task: a.task_id, worker: a.worker_id, label: (a.answer as { label: string }).label })),
       );
+      fit.tasks.forEach((task, i) => reference.set(task, { label: fit.labels[i] }));
       fit.workers.forEach((w, i) =>
         skills.set(w, { classes: [...fit.classes], confusion: fit.workerConfusion(w)!, accuracy: fit.workerAccuracy[i], skill: fit.workerSkill[i], answers: fit.workerAnswers[i] }),
       );
@@ -142,13 +145,13 @@ export class ReestimateService implements OnModuleInit {
         [campaignId, all.length],
       );
     });
-    const collusionFlags = await this.collusion(campaignId, c.task_type, c.labels, all, skills, rules);
+    const collusionFlags = await this.collusion(campaignId, c.task_type, c.labels, all, skills, rules, reference);
     return { campaignId, workers: skills.size, answers: counted.length, method, collusionFlags };
   }
 
   /**
    * Pairs of workers who agree on WRONG answers (different from the gold answer, or from the
-   * completed task's consensus) far more often than independent workers of their accuracy
+   * current Dawid-Skene estimate / the completed task's consensus) far more often than independent workers of their accuracy
    * would: independent workers share a wrong label with probability (1−a)(1−b)/(K−1), a pair
    * that copies shares nearly all of its mistakes. Flagged for an admin when the observed rate
    * over at least `collusionMinShared` shared tasks with a reference exceeds the expected one by
@@ -162,12 +165,14 @@ export class ReestimateService implements OnModuleInit {
     all: AnswerRow[],
     skills: Map<string, { accuracy: number }>,
     rules: QualityRules,
+    reference: Map<string, unknown>,
   ): Promise<number> {
     const byTask = new Map<string, AnswerRow[]>();
     for (const a of all) byTask.set(a.task_id, [...(byTask.get(a.task_id) ?? []), a]);
     const pairs = new Map<string, { shared: number; agree: number; agreeWrong: number }>();
-    for (const answers of byTask.values()) {
-      const ref = answers[0].is_gold ? answers[0].gold : consensusAsAnswer(taskType, answers[0].consensus);
+    for (const [taskId, answers] of byTask) {
+      // gold, else the fresh Dawid-Skene label (skills of now, not of when the task completed), else the stored consensus
+      const ref = answers[0].is_gold ? answers[0].gold : (reference.get(taskId) ?? consensusAsAnswer(taskType, answers[0].consensus));
       if (ref == null) continue;
       for (let i = 0; i < answers.length; i++)
         for (let j = i + 1; j < answers.length; j++) {

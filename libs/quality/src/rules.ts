@@ -15,6 +15,12 @@ export interface QualityRules {
   minGoldAnswers: number;
   /** Gold accuracy under the campaign's pass mark after minGoldAnswers → this (default block). */
   goldAction: RuleAction;
+  /**
+   * What "under the pass mark" means: `rate` (default) the observed share of right gold answers;
+   * `upper-bound` the Wilson 95% upper bound — only workers who are under it beyond reasonable
+   * doubt, so an honest worker's bad streak is not punished (slower to catch a spammer).
+   */
+  goldStatistic: 'rate' | 'upper-bound';
   /** An answer is "fast" when it took less than this share of the campaign's median time (default 0.25). */
   fastFactor: number;
   /** Fast answers before the fast-answer rule acts (default 3). */
@@ -43,6 +49,7 @@ export const DEFAULT_RULES: QualityRules = {
   goldMaxExposures: null,
   minGoldAnswers: 5,
   goldAction: 'block',
+  goldStatistic: 'rate',
   fastFactor: 0.25,
   fastMinCount: 3,
   fastMinSample: 20,
@@ -95,6 +102,10 @@ export function mergeRules(current: Partial<QualityRules> | null | undefined, pa
   int('fastMinSample', 2, 100_000);
   action('fastAction');
   int('dailyCap', 1, 1_000_000, true);
+  if (patch.goldStatistic !== undefined) {
+    if (patch.goldStatistic !== 'rate' && patch.goldStatistic !== 'upper-bound') throw invalidField('goldStatistic', 'must be rate or upper-bound');
+    out.goldStatistic = patch.goldStatistic;
+  }
   if (patch.reviewPolicy !== undefined) {
     if (patch.reviewPolicy !== 'manual' && patch.reviewPolicy !== 'consensus') throw invalidField('reviewPolicy', 'must be manual or consensus');
     out.reviewPolicy = patch.reviewPolicy;

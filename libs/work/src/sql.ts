@@ -17,10 +17,18 @@ export interface SqlResult<R> {
  * backend session is shared by every socket (two connections preparing the same name would clash).
  */
 export async function sql<R = Record<string, unknown>>(em: EntityManager, query: string, params: unknown[] = [], name?: string): Promise<SqlResult<R>> {
+  if (name && !em.queryRunner && (await preparedStatementsSupported(em.connection))) {
+    // Outside a transaction: straight on the driver's pg pool (no TypeORM query runner per call).
+    const pool = (em.connection.driver as unknown as { master?: PgQueryable<R> }).master;
+    if (pool) {
+      const r = await pool.query({ name: `tally_${name}`, text: query, values: params });
+      return { rows: r.rows, affected: r.rowCount ?? 0 };
+    }
+  }
   const qr = em.queryRunner ?? em.connection.createQueryRunner();
   try {
     if (name && (await preparedStatementsSupported(em.connection))) {
-      const client = (await qr.connect()) as { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[]; rowCount: number | null }> };
+      const client = (await qr.connect()) as PgQueryable<R>;
       const r = await client.query({ name: `tally_${name}`, text: query, values: params });
       return { rows: r.rows, affected: r.rowCount ?? 0 };
     }
@@ -29,6 +37,10 @@ export async function sql<R = Record<string, unknown>>(em: EntityManager, query:
   } finally {
     if (!em.queryRunner) await qr.release();
   }
+}
+
+interface PgQueryable<R> {
+  query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
 const prepared = new WeakMap<DataSource, Promise<boolean>>();

@@ -133,11 +133,16 @@ export class CampaignInsightsService {
     return this.reliability.pseudonym(campaignId, workerId);
   }
 
-  private async answers(campaignId: string): Promise<{ rows: AnswerRow[]; sampled: boolean }> {
+  /**
+   * The campaign's answers. `forAgreement` leaves out what consensus leaves out (gold items, answers
+   * excluded when their worker was blocked from the campaign), as the quality lib's summary does.
+   */
+  private async answers(campaignId: string, forAgreement = false): Promise<{ rows: AnswerRow[]; sampled: boolean }> {
     const rows: AnswerRow[] = await this.ds.query(
       `SELECT a.task_id, a.worker_id, a.status, a.answer, a.duration_ms, t.consensus
          FROM assignments a JOIN tasks t ON t.id = a.task_id
         WHERE a.campaign_id = $1 AND a.status IN ('submitted', 'approved', 'rejected')
+          ${forAgreement ? `AND t.status <> 'gold' AND a.excluded_at IS NULL` : ''}
         ORDER BY a.submitted_at DESC NULLS LAST, a.id
         LIMIT ${MAX_REPORT_ANSWERS + 1}`,
       [campaignId],
@@ -286,7 +291,7 @@ export class CampaignInsightsService {
   }
 
   async agreementAudit(c: CampaignEntity): Promise<AgreementAudit> {
-    const { rows, sampled } = await this.answers(c.id);
+    const { rows, sampled } = await this.answers(c.id, true);
     const byTask = new Map<string, AnswerRow[]>();
     for (const r of rows) {
       const list = byTask.get(r.task_id) ?? [];
@@ -378,7 +383,7 @@ export class CampaignInsightsService {
 
     const low: { id: string; seq: string; agreement: number; answers: number; consensus: { label?: unknown } }[] = await this.ds.query(
       `SELECT id, seq, (consensus->>'agreement')::float AS agreement, coalesce((consensus->>'answers')::int, answers_count) AS answers, consensus
-         FROM tasks WHERE campaign_id = $1 AND consensus ? 'agreement'
+         FROM tasks WHERE campaign_id = $1 AND status <> 'gold' AND consensus ? 'agreement'
         ORDER BY (consensus->>'agreement')::float, seq LIMIT 10`,
       [c.id],
     );

@@ -25,6 +25,10 @@ export class QualityRulesDto {
   @IsOptional() @IsIn(ACTIONS)
   goldAction?: 'flag' | 'block' | 'off';
 
+  @ApiPropertyOptional({ enum: ['rate', 'upper-bound'], description: 'under the pass mark: the observed rate, or its Wilson 95% upper bound' })
+  @IsOptional() @IsIn(['rate', 'upper-bound'])
+  goldStatistic?: 'rate' | 'upper-bound';
+
   @ApiPropertyOptional({ description: 'an answer faster than this share of the campaign median time is fast' })
   @IsOptional() @IsNumber() @Min(0.01) @Max(1)
   fastFactor?: number;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /**
  * A fast streaming reader for the long CSV format (`task,worker,label`): reads the file in
@@ -27,13 +27,18 @@ const CR = 0x0d;
 
 /** Open-addressing hash table from byte strings to dense integer codes. */
 class ByteInterner {
-  private table: Int32Array = new Int32Array(1 << 12).fill(-1);
+  private table: Int32Array;
   private hashes: Int32Array = new Int32Array(1 << 10);
   private starts: Int32Array = new Int32Array(1 << 10);
   private lengths: Int32Array = new Int32Array(1 << 10);
   private arena: Uint8Array = new Uint8Array(1 << 16);
   private arenaUsed = 0;
   readonly values: string[] = [];
+
+  /** `slots`: initial table size (a power of two), e.g. from the file size, to spare rehashing. */
+  constructor(slots = 1 << 12) {
+    this.table = new Int32Array(slots).fill(-1);
+  }
 
   /** The id returned last: long-format files list a task's answers together, so it often repeats. */
   private last = -1;
@@ -42,11 +47,12 @@ class ByteInterner {
     const len = e - s;
     const last = this.last;
     if (last >= 0 && this.lengths[last] === len) {
+      // from the end: ids such as "worker-1234" differ in their last bytes
       const arena = this.arena;
       const a = this.starts[last] - s;
-      let i = s;
-      while (i < e && arena[a + i] === buf[i]) i++;
-      if (i === e) return last;
+      let i = e - 1;
+      while (i >= s && arena[a + i] === buf[i]) i--;
+      if (i < s) return last;
     }
     let h = 0x811c9dc5 | 0;
     for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
@@ -57,14 +63,11 @@ class ByteInterner {
       const id = table[slot];
       if (id < 0) break;
       if (this.hashes[id] === h && this.lengths[id] === len) {
-        const a = this.starts[id];
-        let same = true;
-        for (let i = 0; i < len; i++)
-          if (this.arena[a + i] !== buf[s + i]) {
-            same = false;
-            break;
-          }
-        if (same) return (this.last = id);
+        const arena = this.arena;
+        const a = this.starts[id] - s;
+        let i = e - 1;
+        while (i >= s && arena[a + i] === buf[i]) i--;
+        if (i < s) return (this.last = id);
       }
       slot = (slot + 1) & mask;
     }
@@ -122,6 +125,7 @@ export class CsvError extends Error {}
  */
 export function readCsvColumns(path: string, wanted: readonly string[], chunkSize = 1 << 23): CsvColumns {
   const fd = openSync(path, 'r');
+  const size = fstatSync(fd).size;
   try {
     let buf: Uint8Array = Buffer.allocUnsafe(chunkSize);
     let len = 0;
@@ -305,12 +309,17 @@ export function readCsvColumns(path: string, wanted: readonly string[], chunkSiz
             const src = fq[i] ? scratch : buf;
             header.push(Buffer.from(src.buffer, src.byteOffset + fs[i], fe[i] - fs[i]).toString('utf8').trim());
           }
+          // plain loops, no closures: a variable captured by a closure lives in a context object,
+          // and this loop reads `header`, `rows`, `codes`... once per record
           colIndex = new Int32Array(wanted.length);
-          wanted.forEach((w, i) => {
-            colIndex[i] = header!.indexOf(w);
-            if (colIndex[i] < 0) throw new CsvError(`${path}: the header has no "${w}" column (header: ${header!.join(',')})`);
-          });
-          interners = wanted.map(() => new ByteInterner());
+          for (let i = 0; i < wanted.length; i++) {
+            colIndex[i] = header.indexOf(wanted[i]);
+            if (colIndex[i] < 0) throw new CsvError(`${path}: the header has no "${wanted[i]}" column (header: ${header.join(',')})`);
+          }
+          // one slot per ~32 bytes of file: a column of unique ids (tasks) never rehashes
+          let slots = 1 << 12;
+          while (slots < size / 32 && slots < 1 << 22) slots *= 2;
+          interners = wanted.map(() => new ByteInterner(slots));
           codes = wanted.map(() => new Int32Array(1 << 16));
         } else {
           if (rows === codes[0].length) codes = codes.map((c) => grow(c, c.length * 2));
@@ -333,7 +342,7 @@ export function readCsvColumns(path: string, wanted: readonly string[], chunkSiz
     }
     if (!header) throw new CsvError(`${path}: empty file (expected a header: ${wanted.join(',')})`);
     const columns: Record<string, InternedColumn> = {};
-    wanted.forEach((w, i) => (columns[w] = { values: interners[i].values, codes: codes[i].subarray(0, rows) }));
+    for (let i = 0; i < wanted.length; i++) columns[wanted[i]] = { values: interners[i].values, codes: codes[i].subarray(0, rows) };
     return { header, rows, columns };
   } finally {
     closeSync(fd);

@@ -173,8 +173,8 @@ export function EarningsPage() {
                 )}
               </p>
               <p className="muted small">Tally pays your balance to a Stripe Express account in batches once it passes the payout minimum. Stripe asks for your identity and bank details; Tally never sees them.</p>
-              <button type="button" className="primary" onClick={connect} disabled={connecting}>
-                {connecting ? 'Opening Stripe…' : acc.connected ? 'Continue Stripe onboarding' : 'Connect payout account'}
+              <button type="button" className={acc.transfersEnabled ? 'secondary' : 'primary'} onClick={connect} disabled={connecting}>
+                {connecting ? 'Opening Stripe…' : acc.transfersEnabled ? 'Update payout details on Stripe' : acc.connected ? 'Continue Stripe onboarding' : 'Connect payout account'}
               </button>
               <ErrorNote error={connectError} />
             </>

@@ -61,6 +61,7 @@ export interface Task {
   completedAt: string | null;
 }
 interface Insights {
+  campaignId: string;
   bucket: 'hour' | 'day';
   currency: string;
   timeline: {
@@ -269,6 +270,7 @@ export function CampaignDashboardPage() {
   const tasks = useLoad(() => fetchAll<Task>(`/campaigns/${id}/tasks`), [id]);
   const insights = useLoad(() => api<Insights>(`/campaigns/${id}/insights`), [id]);
   const quality = useLoad(() => api<{ items: QualityWorker[] }>(`/campaigns/${id}/workers`).then((r) => new Map(r.items.map((w) => [w.worker, w]))), [id]);
+  const summary = useLoad(() => api<{ lowConfidence: number; meanConfidence: number | null; krippendorffAlpha: number | null }>(`/campaigns/${id}/results/summary`), [id]);
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState('');
   const reloadAll = () => {
@@ -277,6 +279,7 @@ export function CampaignDashboardPage() {
     tasks.reload();
     insights.reload();
     quality.reload();
+    summary.reload();
   };
   const act = async (action: 'publish' | 'pause' | 'resume' | 'cancel') => {
     if (action === 'cancel' && !window.confirm('Cancel this campaign? Workers can no longer claim its tasks.')) return;
@@ -373,6 +376,13 @@ export function CampaignDashboardPage() {
         <Stat label="approved / rejected" value={p ? `${p.answersApproved} / ${p.answersRejected}` : '—'} />
         <Stat label="working now" value={p?.liveAssignments ?? '—'} />
         <Stat label="spent" value={p ? money(p.spendMinor, p.currency) : '—'} />
+        {summary.data && (
+          <>
+            <Stat label="mean confidence" value={pct(summary.data.meanConfidence)} />
+            <Stat label="low-confidence items" value={summary.data.lowConfidence} />
+            {summary.data.krippendorffAlpha !== null && <Stat label="Krippendorff's alpha" value={summary.data.krippendorffAlpha.toFixed(3)} />}
+          </>
+        )}
       </div>
       {p && (
         <div className="progress" role="progressbar" aria-label="Items complete" aria-valuemin={0} aria-valuemax={100} aria-valuenow={p.percentComplete}>
@@ -525,7 +535,16 @@ function CampaignCharts({ insights, error, quality }: { insights?: Insights; err
           </ChartOrEmpty>
         </Card>
       </div>
-      <Card title={`Workers (${insights.workers.length})`}>
+      <Card
+        title={`Workers (${insights.workers.length})`}
+        actions={
+          quality ? (
+            <button type="button" className="secondary" onClick={() => void downloadWorkersCsv(insights.campaignId)}>
+              Download worker reliability (CSV)
+            </button>
+          ) : undefined
+        }
+      >
         <p className="muted small">Workers appear under a pseudonym that is stable for this campaign. Agreement is the share of their answers equal to the item's consensus.</p>
         {insights.workers.length === 0 ? (
           <p className="muted">No answers yet.</p>
@@ -587,6 +606,10 @@ function CampaignCharts({ insights, error, quality }: { insights?: Insights; err
   );
 }
 
+async function downloadWorkersCsv(campaignId: string) {
+  download(`workers-${campaignId}.csv`, await api<string>(`/campaigns/${campaignId}/workers`, { query: { format: 'csv' } }), 'text/csv');
+}
+
 interface QualityWorker {
   worker: string;
   goldAccuracy: { rate: number | null; low: number; high: number; n: number };
@@ -620,6 +643,7 @@ interface QualityRules {
   fastAction: 'flag' | 'block' | 'off';
   dailyCap: number | null;
   collusionMargin: number;
+  reviewPolicy?: 'manual' | 'consensus';
 }
 
 /** The campaign's automatic quality rules, editable; and a button to re-estimate worker skills now. */
@@ -699,6 +723,15 @@ function QualityRulesCard({ campaignId, onChange }: { campaignId: string; onChan
               <span>“Fast” means under this share of the median time</span>
               <input type="number" min={0.01} max={1} step="any" value={r.fastFactor} onChange={(e) => set({ fastFactor: Number(e.target.value) })} />
             </label>
+            {r.reviewPolicy !== undefined && (
+              <label className="field">
+                <span>Review</span>
+                <select value={r.reviewPolicy} onChange={(e) => set({ reviewPolicy: e.target.value as 'manual' | 'consensus' })}>
+                  <option value="manual">I review (auto-approval after the delay)</option>
+                  <option value="consensus">Approve answers that agree with consensus at once</option>
+                </select>
+              </label>
+            )}
             <label className="field">
               <span>Tasks per worker per 24 h (empty: no cap)</span>
               <input type="number" min={1} value={r.dailyCap ?? ''} onChange={(e) => set({ dailyCap: e.target.value === '' ? null : Number(e.target.value) })} />
@@ -832,6 +865,23 @@ export function ReviewPage() {
     }
   };
 
+  // Answers waiting for review that match their item's consensus: safe to approve in one go.
+  const agreeing = rows.filter((r) => !r.disagree && r.t?.consensus && (done[r.a.id] ?? r.a.status) === 'submitted').map((r) => r.a.id);
+  const [bulkMsg, setBulkMsg] = useState('');
+  const [bulkError, setBulkError] = useState<unknown>();
+  const approveAgreeing = async () => {
+    setBulkMsg('');
+    setBulkError(undefined);
+    try {
+      const ids = agreeing.slice(0, 1000);
+      const r = await api<{ approved: number; skipped: number; results: { assignmentId: string; outcome: string }[] }>(`/campaigns/${id}/assignments/review`, { body: { assignmentIds: ids, decision: 'approve' } });
+      setDone((d) => ({ ...d, ...Object.fromEntries(r.results.filter((x) => x.outcome === 'approved').map((x) => [x.assignmentId, 'approved'])) }));
+      setBulkMsg(`Approved ${r.approved} answer${r.approved === 1 ? '' : 's'}${r.skipped ? `; ${r.skipped} skipped (already reviewed)` : ''}.`);
+    } catch (e) {
+      setBulkError(e);
+    }
+  };
+
   return (
     <div className="page">
       <div className="page-head">
@@ -841,15 +891,22 @@ export function ReviewPage() {
           </Link>
           <h1>Review answers</h1>
         </div>
-        <label className="field inline">
-          <span>Show</span>
-          <select value={filter} onChange={(e) => setFilter(e.target.value as 'submitted' | 'all')}>
-            <option value="submitted">Waiting for review</option>
-            <option value="all">All answers</option>
-          </select>
-        </label>
+        <div className="actions">
+          <label className="field inline">
+            <span>Show</span>
+            <select value={filter} onChange={(e) => setFilter(e.target.value as 'submitted' | 'all')}>
+              <option value="submitted">Waiting for review</option>
+              <option value="all">All answers</option>
+            </select>
+          </label>
+          <button type="button" className="secondary" onClick={approveAgreeing} disabled={agreeing.length === 0}>
+            Approve all that agree with consensus ({agreeing.length})
+          </button>
+        </div>
       </div>
       <ErrorNote error={answers.error ?? tasks.error} />
+      {bulkMsg && <Notice kind="ok">{bulkMsg}</Notice>}
+      <ErrorNote error={bulkError} />
       <p className="muted">Answers whose task has disagreeing answers, or that differ from the consensus, come first. Unreviewed answers are approved automatically after the campaign's delay.</p>
       {rows.length === 0 && !answers.loading && <Notice>Nothing to review.</Notice>}
       <ul className="review-list" aria-label="Answers">

@@ -77,12 +77,27 @@ describe('fused E-step', () => {
     const c = crowd(2000, 50, 4, 5);
     const a = new FusedEStep(c, null, 2);
     expect(a.parallel).toBe(true);
+    expect(a.waitForHelper()).toBe(true);
     // busy: a second concurrent pass object runs on this thread alone
     const b = new FusedEStep(c, null, 2);
     expect(b.parallel).toBe(false);
     a.close();
     const d = new FusedEStep(c, null, 2);
+    expect(d.waitForHelper()).toBe(true);
+    // a pass split over the two threads equals the one-thread pass
+    const confI = new Float64Array(c.nWorkers * 16).map((_, i) => 0.05 + ((i * 13) % 19) / 19);
+    const prior = new Float64Array([0.1, 0.2, 0.3, 0.4]);
+    const p1 = new Float64Array(c.nTasks * 4);
+    const p2 = new Float64Array(c.nTasks * 4);
+    const ll1 = new FusedEStep(c, null, 1).run(confI, prior, p1);
+    expect(d.run(confI, prior, p2)).toBeCloseTo(ll1, 8);
     expect(d.parallel).toBe(true);
+    expect(maxDiff(p1, p2)).toBeLessThan(1e-12);
+    const k1 = new Float64Array(confI.length);
+    const k2 = new Float64Array(confI.length);
+    softCounts(c, p1, k1);
+    d.counts(p2, k2);
+    expect(maxDiff(k1, k2)).toBeLessThan(1e-9);
     d.close();
     expect(new FusedEStep(c, null, 1).parallel).toBe(false);
   });
@@ -95,7 +110,7 @@ describe('fused E-step', () => {
     const one = new FusedEStep(c, null, 1);
     const llRef = one.run(confI, prior, ref);
     const f = new FusedEStep(c, null, 2, 50);
-    expect(f.parallel).toBe(true);
+    expect(f.waitForHelper()).toBe(true);
     const worker = (f as unknown as { par: { helper: { worker: { terminate(): Promise<number> } } } }).par.helper.worker;
     await worker.terminate();
     const post = new Float64Array(c.nTasks * 4);
@@ -106,7 +121,7 @@ describe('fused E-step', () => {
     // the dead helper is replaced on the next request
     await new Promise((r) => setTimeout(r, 20));
     const g = new FusedEStep(c, null, 2);
-    expect(g.parallel).toBe(true);
+    expect(g.waitForHelper()).toBe(true);
     const post2 = new Float64Array(c.nTasks * 4);
     expect(g.run(confI, prior, post2)).toBeCloseTo(llRef, 8);
     expect(maxDiff(post2, ref)).toBeLessThan(1e-12);

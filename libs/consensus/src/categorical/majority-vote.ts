@@ -13,8 +13,9 @@ export interface CommonOptions {
   /**
    * Confusion-matrix EM methods (ds, one-coin-ds, mace, bayes-ds): threads for the EM passes,
    * 1 or 2 (a helper worker thread takes the second half of the tasks). Default: 2 from
-   * 500,000 answers on a machine with at least 2 CPUs, else 1. Results do not depend on it
-   * beyond floating-point summation order (~1e-12). Other methods ignore it.
+   * 500,000 answers on a machine with at least 2 CPUs, unless the per-thread table (workers ×
+   * K × 2K × 8 bytes) exceeds 6 MB, else 1. Results do not depend on it beyond floating-point
+   * summation order (~1e-12). Other methods ignore it.
    */
   readonly threads?: number;
 }

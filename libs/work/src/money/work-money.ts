@@ -63,7 +63,7 @@ export class WorkMoney {
   }
 
   /**
-   * Gives a completed or cancelled campaign's unused escrow back, keeping one slot per assignment
+   * Gives a completed, cancelled or expired campaign's unused escrow back, keeping one slot per assignment
    * still claimed or submitted (they may yet be approved). Harmless to repeat.
    */
   async settleCampaign(em: EntityManager, campaignId: string, reason: string): Promise<void> {

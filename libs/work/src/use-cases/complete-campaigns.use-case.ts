@@ -10,7 +10,7 @@ import { completeTaskIfDone } from './complete-task';
  * Completes straggler tasks, then marks published campaigns whose every task is complete as `completed` (answers may still await
  * review; a later rejection reopens the task and the campaign). The NOT EXISTS probe uses the
  * partial index of open tasks, so it is cheap for every campaign. Then settles escrow: every
- * completed or cancelled campaign whose escrow holds more than its live and unreviewed
+ * completed, cancelled or expired campaign whose escrow holds more than its live and unreviewed
  * assignments may still cost gives the rest back to its owner's cash. Idempotent.
  */
 @Injectable()
@@ -29,7 +29,8 @@ export class CompleteCampaignsUseCase {
   }
 
   /**
-   * Finished campaigns (completed, cancelled) whose escrow exceeds (reward + fee) × the
+   * Finished campaigns (completed, cancelled, or past their deadline: a deadline cannot move
+   * after publishing, so no new claim can come) whose escrow exceeds (reward + fee) × the
    * assignments still claimed or submitted: release the excess, one transaction per campaign.
    * This is what returns a completed campaign's leftovers, and what catches up after a crash or a
    * pending answer rejected after cancellation. A failure is logged and retried next pass.
@@ -40,7 +41,7 @@ export class CompleteCampaignsUseCase {
       `SELECT c.id, c.status FROM campaigns c
          JOIN campaign_escrows e ON e.campaign_id = c.id
          JOIN ledger_accounts a ON a.kind = 'campaign_escrow' AND a.owner_id = c.id AND a.currency = e.currency
-        WHERE c.status IN ('completed', 'cancelled')
+        WHERE (c.status IN ('completed', 'cancelled') OR (c.status IN ('published', 'paused') AND c.deadline <= now()))
           AND a.balance > (e.reward_minor + e.fee_minor) *
               (SELECT count(*) FROM assignments x WHERE x.campaign_id = c.id AND x.status IN ('claimed', 'submitted'))
         LIMIT ${batch}`,
