@@ -20,6 +20,8 @@ const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const CHROMIUM = '/usr/bin/chromium';
 const AXE = require.resolve('axe-core/axe.min.js');
 const PASSWORD = 'correct horse battery';
+/** Unique per run: other suites create campaigns with similar names in the same database at the same time. */
+const CAMPAIGN = `Review sentiment ${Date.now().toString(36)}`;
 const IMG_W = 320;
 const IMG_H = 200;
 
@@ -231,7 +233,7 @@ describe('browser UI (e2e, Chromium)', () => {
     await shot(rq, '02-requester-campaigns');
 
     await rq.getByRole('link', { name: 'New campaign' }).click();
-    await rq.getByLabel('Campaign name').fill('Review sentiment');
+    await rq.getByLabel('Campaign name').fill(CAMPAIGN);
     await rq.getByLabel(/Single label/).check();
     await rq.getByLabel(/Labels \(one per line\)/).fill('positive\nnegative\nneutral');
     await rq.getByRole('button', { name: 'Next' }).click();
@@ -306,8 +308,8 @@ describe('browser UI (e2e, Chromium)', () => {
       workers.push({ page, email: await signUpInBrowser(page, `Worker ${i}`, 'worker') });
     }
     const [w1] = workers;
-    await w1.page.getByRole('heading', { name: 'Review sentiment' }).waitFor();
-    const sentimentCard = w1.page.locator('.campaign-card', { hasText: 'Review sentiment' });
+    await w1.page.getByRole('heading', { name: CAMPAIGN, exact: true }).waitFor();
+    const sentimentCard = w1.page.locator('.campaign-card', { hasText: CAMPAIGN });
     await see(sentimentCard.getByTestId('estimate')).toContainText('time per task not known yet');
     await see(sentimentCard.getByTestId('requirements')).toContainText('open to every worker');
     await shot(w1.page, '05-worker-campaigns');
@@ -531,10 +533,10 @@ describe('browser UI (e2e, Chromium)', () => {
     await ad.getByRole('button', { name: 'Sign in' }).click();
     await ad.waitForURL(/\/admin$/);
     await ad.locator('.stat').first().waitFor();
-    await see(ad.locator('table')).toContainText('Review sentiment');
+    await see(ad.locator('table')).toContainText(CAMPAIGN);
     await shot(ad, '15-admin-overview');
-    await ad.getByRole('link', { name: 'Agreement audit of Review sentiment' }).click();
-    await ad.getByRole('heading', { name: /Agreement audit: Review sentiment/ }).waitFor();
+    await ad.getByRole('link', { name: `Agreement audit of ${CAMPAIGN}` }).click();
+    await ad.getByRole('heading', { name: `Agreement audit: ${CAMPAIGN}` }).waitFor();
     await see(ad.locator('.stats')).toContainText("Krippendorff's alpha");
     await see(ad.locator('table.heatmap')).toHaveCount(2);
     await see(ad.locator('table.heatmap').first()).toContainText('negative');
