@@ -1,17 +1,7 @@
 import { DataSource } from 'typeorm';
 import { createAdmin, createTestApp, dataSourceOf, seedCampaign, SeedItem, signUp, TestApp, TestUser } from '@tally/testing';
+import { seededRandom } from '@tally/common';
 
-/** A small seeded PRNG (mulberry32): the crowd behaves the same on every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'good' | 'noisy' | 'spammer' | 'colluder';
 interface SimWorker {
@@ -55,7 +45,7 @@ describe('quality: simulated crowd (e2e)', () => {
   afterAll(() => t.close());
 
   it('blocks spammers, flags the colluding pair, and buys better labels for less', async () => {
-    const rand = rng(20261128);
+    const rand = seededRandom(20261128);
     const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
     const truth = new Map<string, string>();
     const items: SeedItem[] = [];
@@ -155,7 +145,7 @@ describe('quality: simulated crowd (e2e)', () => {
 
     // --- the baseline: plain majority vote, fixed redundancy 3 (and 5), on the same crowd model
     const mv = (k: number) => {
-      const r2 = rng(7);
+      const r2 = seededRandom(7);
       let right = 0;
       for (const id of c.taskIds.slice(0, REAL)) {
         const ws = [...crowd].sort(() => r2() - 0.5).slice(0, k);

@@ -8,7 +8,7 @@ export type { ImportItemsInput, ImportReport } from './use-cases/import-items.us
 export { IMPORT_FORMATS } from './import/import-format';
 export type { ImportFormat } from './import/import-format';
 export { CampaignErrors, ImportErrors } from './campaigns.errors';
-export { AGGREGATION_METHODS, IMPORTABLE_STATUSES, LIMITS, TRANSITIONS } from './campaign-settings';
+export { AGGREGATION_METHODS, IMPORTABLE_STATUSES, LIMITS, TRANSITIONS, settingsOf } from './campaign-settings';
 export type { AggregationMethod, CampaignAction, CampaignPatch, CampaignSettings, NewCampaignInput } from './campaign-settings';
 export { CampaignEntity, TASK_TYPES, CAMPAIGN_STATUSES } from './entities/campaign.entity';
 export type { TaskType, CampaignStatus, QualificationRequirements } from './entities/campaign.entity';

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { settingsOf } from '@tally/campaigns';
 import type { Principal } from '@tally/auth';
 import type {
   CampaignEntity,
@@ -68,23 +69,8 @@ export function toCampaignDto(c: CampaignEntity): CampaignDto {
   return {
     id: c.id,
     ownerId: c.ownerId,
-    name: c.name,
-    taskType: c.taskType,
-    labels: c.labels,
-    instructions: c.instructions,
-    rewardMinor: c.rewardMinor,
-    currency: c.currency,
-    redundancyMin: c.redundancyMin,
-    redundancyMax: c.redundancyMax,
-    confidenceTarget: c.confidenceTarget,
-    leaseSeconds: c.leaseSeconds,
+    ...settingsOf(c),
     deadline: iso(c.deadline),
-    autoApproveSeconds: c.autoApproveSeconds,
-    maxTextLength: c.maxTextLength,
-    goldRate: c.goldRate,
-    goldPassMark: c.goldPassMark,
-    qualification: c.qualification,
-    aggregationMethod: c.aggregationMethod,
     status: c.status,
     publishedAt: iso(c.publishedAt),
     completedAt: iso(c.completedAt),

@@ -11,6 +11,7 @@
  *       [--fixed 5] [--scale-ms 150]
  */
 import { randomUUID } from 'node:crypto';
+import { seededRandom } from '@tally/common';
 
 type Kind = 'good' | 'noisy' | 'spammer' | 'bot' | 'ring';
 interface Worker {
@@ -36,16 +37,6 @@ interface Options {
 
 const LABELS = ['a', 'b', 'c', 'd'];
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -121,7 +112,7 @@ interface RunReport {
 }
 
 async function runCampaign(api: Api, admin: string, o: Options, mode: 'dynamic' | 'fixed'): Promise<RunReport> {
-  const rand = rng(o.seed);
+  const rand = seededRandom(o.seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const requester = await api.signUp(['requester'], 'sim-requester');
   await api.ok('POST', '/admin/ledger/credits', admin, { userId: requester.id, amountMinor: 10_000_000, currency: 'usd', reason: 'tally simulate' });
