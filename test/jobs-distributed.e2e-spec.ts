@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { loadConfig } from '@tally/config';
 import { runMigrations } from '@tally/database';
-import { JobsService, RedisThrottlerStorage } from '@tally/jobs';
+import { JobsService, RedisAttemptCounter } from '@tally/jobs';
 import { createTestApp, dataSourceOf, onEmbeddedPostgres, seedCampaign, seedUsers, TestApp } from '@tally/testing';
 import { SweepsService } from '@tally/work';
 import { WorkerModule } from '../apps/worker/src/worker.module';
@@ -180,25 +180,29 @@ jest.setTimeout(60_000);
     }
   });
 
-  it('shares rate limits between processes: two storages on one Redis count one window', async () => {
+  it('shares rate limits between processes: two counters on one Redis count one window', async () => {
     const IORedis = (await import('ioredis')).default;
     const a = new IORedis(REDIS_URL);
     const b = new IORedis(REDIS_URL);
     try {
-      const sa = new RedisThrottlerStorage(a, prefix);
-      const sb = new RedisThrottlerStorage(b, prefix);
+      const ca = new RedisAttemptCounter(a, prefix);
+      const cb = new RedisAttemptCounter(b, prefix);
       const key = `login:${randomUUID()}`;
-      const results = [];
-      for (let i = 0; i < 6; i++) results.push(await (i % 2 ? sb : sa).increment(key, 60_000, 5, 30_000, 'login'));
-      expect(results.map((r) => r.totalHits)).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(results.slice(0, 5).every((r) => !r.isBlocked)).toBe(true);
-      expect(results[5]).toMatchObject({ isBlocked: true, timeToBlockExpire: 30 });
-      expect(results[0].timeToExpire).toBeGreaterThan(55);
-      // blocked for everyone, whichever process asks
-      expect((await sa.increment(key, 60_000, 5, 30_000, 'login')).isBlocked).toBe(true);
-      // another key, or another throttler, is not affected
-      expect((await sb.increment(`${key}-other`, 60_000, 5, 30_000, 'login')).totalHits).toBe(1);
-      expect((await sb.increment(key, 60_000, 5, 30_000, 'global')).isBlocked).toBe(false);
+      expect(await ca.peek(key)).toEqual({ count: 0, resetInMs: 0 });
+      const counts = [];
+      for (let i = 0; i < 6; i++) counts.push((await (i % 2 ? cb : ca).hit(key, 60_000)).count);
+      expect(counts).toEqual([1, 2, 3, 4, 5, 6]);
+      const seen = await cb.peek(key); // whichever process asks sees the same count
+      expect(seen.count).toBe(6);
+      expect(seen.resetInMs).toBeGreaterThan(55_000);
+      expect((await ca.hit(`${key}-other`, 60_000)).count).toBe(1); // another key is not affected
+      await ca.reset(key);
+      expect((await cb.peek(key)).count).toBe(0);
+      // the window expires by itself
+      const short = `${key}-short`;
+      await ca.hit(short, 50);
+      await new Promise((r) => setTimeout(r, 120));
+      expect((await cb.peek(short)).count).toBe(0);
     } finally {
       a.disconnect();
       b.disconnect();

@@ -20,6 +20,7 @@ import { DbPoolMetrics } from '@tally/metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AuthController } from './auth/auth.controller';
+import { LoginThrottle } from './auth/login-throttle';
 import { AdminCampaignsController } from './campaigns/admin-campaigns.controller';
 import { CampaignItemsController } from './campaigns/campaign-items.controller';
 import { CampaignsController } from './campaigns/campaigns.controller';
@@ -32,6 +33,7 @@ import { AdminAssignmentsController } from './admin/admin-assignments.controller
 import { ReviewController } from './review/review.controller';
 import { WorkController } from './work/work.controller';
 import { MturkModule } from '@tally/mturk';
+import { ImageLinks, ImageProxyController } from './media/image-proxy';
 import { MturkController } from './mturk/mturk.controller';
 import { MturkKeysController } from './mturk/mturk-keys.controller';
 import { MturkWorkerController } from './mturk/mturk-worker.controller';
@@ -84,8 +86,8 @@ export class AppModule {
         MturkModule, // MTurk requester API compatibility (POST /api/mturk, docs/mturk.md)
         QualityModule,
       ],
-      controllers: [HealthController, MetricsController, AuthController, AdminUsersController, CampaignsController, CampaignItemsController, AdminCampaignsController, WorkController, ReviewController, AdminAssignmentsController, FundingController, MyMoneyController, AdminLedgerController, CampaignInsightsController, AdminAgreementController, AdminWorkerQualityController, PaymentOptionsController, QualityController, MyReliabilityController, QualificationsController, AdminQualityController, MturkController, MturkKeysController, MturkWorkerController],
-      providers: [{ provide: APP_FILTER, useClass: GlobalExceptionFilter }, DbPoolMetrics, CampaignInsightsService],
+      controllers: [HealthController, MetricsController, AuthController, AdminUsersController, CampaignsController, CampaignItemsController, AdminCampaignsController, WorkController, ReviewController, AdminAssignmentsController, FundingController, MyMoneyController, AdminLedgerController, CampaignInsightsController, AdminAgreementController, AdminWorkerQualityController, PaymentOptionsController, QualityController, MyReliabilityController, QualificationsController, AdminQualityController, MturkController, MturkKeysController, MturkWorkerController, ImageProxyController],
+      providers: [{ provide: APP_FILTER, useClass: GlobalExceptionFilter }, DbPoolMetrics, CampaignInsightsService, ImageLinks, LoginThrottle],
     };
   }
 }

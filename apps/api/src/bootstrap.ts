@@ -17,6 +17,27 @@ export const STREAMED_BODY = /^\/api\/campaigns\/[^/]+\/items\/?(\?|$)/;
 /** Routes that need the body as raw bytes (Stripe webhook signatures; the MTurk-compatible API's SigV4 covers the body's hash). */
 export const RAW_BODY = /^\/api\/(stripe\/webhook|mturk|mturk\/submit\/[^/?]+\/mturk\/externalSubmit)\/?(\?|$)/;
 
+/**
+ * The browser UI's Content-Security-Policy: scripts, styles, data and images from Tally itself
+ * (item images come through the signed image proxy, /api/images), no plugins, no framing by other
+ * sites. Frames may show Tally's own pages (MTurk HTMLQuestion) and https pages (ExternalQuestion).
+ * Inline styles are allowed for the API docs' and the charts' style attributes; inline script is not.
+ */
+export const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:', 'blob:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  frameSrc: ["'self'", 'https:'],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'self'"],
+};
+
 /** Builds the HTTP app exactly as production runs it; tests use the same function. */
 export async function createApp(config: TallyConfig, databaseUrl: string, opts: { logger?: boolean } = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, databaseUrl }), {
@@ -33,7 +54,7 @@ export async function createApp(config: TallyConfig, databaseUrl: string, opts: 
 export function configureApp(app: NestExpressApplication, config: TallyConfig): void {
   app.set('trust proxy', 'loopback');
   app.use(httpMetricsMiddleware); // Prometheus HTTP latency histogram (GET /metrics)
-  app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } }));
   serveWebUi(app); // the browser UI (dist/web) at /, with an SPA fallback outside /api
   app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, credentials: true });
   const json = express.json({ limit: config.bodyLimit });

@@ -8,7 +8,7 @@ import { UsersModule } from '@tally/users';
 import { AuthService } from './auth.service';
 import { RefreshTokenEntity } from './entities/refresh-token.entity';
 import { JwtAuthGuard, RolesGuard } from './guards';
-import { JwtStrategy, LocalStrategy } from './strategies';
+import { JwtStrategy } from './strategies';
 
 @Module({
   imports: [
@@ -27,7 +27,6 @@ import { JwtStrategy, LocalStrategy } from './strategies';
   providers: [
     AuthService,
     JwtStrategy,
-    LocalStrategy,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

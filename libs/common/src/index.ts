@@ -4,3 +4,7 @@ export { MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE, clampPage } from './pagination';
 export type { Page } from './pagination';
 export { Clock, SystemClock } from './clock';
 export { seededRandom } from './seeded-random';
+export { assertPublicHttpUrl, isPublicAddress, safeFetch } from './safe-url';
+export type { SafeFetchOptions, SafeFetchResponse, SafeUrlOptions } from './safe-url';
+export { MemoryAttemptCounter } from './attempt-counter';
+export type { AttemptCount, AttemptCounter } from './attempt-counter';

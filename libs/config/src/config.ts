@@ -59,6 +59,16 @@ export interface TallyConfig {
   publicUrl: string;
   /** Server key that encrypts MTurk-API access key secrets (MTURK_KEY_SECRET; default: derived from JWT_SECRET). */
   mturkKeySecret?: string;
+  /** Image hosts the image proxy may fetch from although they are on a private address (IMAGE_PROXY_ALLOW_HOSTS: host or host:port, comma separated). */
+  imageProxyAllowHosts: string[];
+  /** Failed logins allowed per account from one IP address in the window (LOGIN_MAX_FAILURES, default 5). */
+  loginMaxFailures: number;
+  /** Failed logins allowed per account from all addresses in the window (LOGIN_MAX_FAILURES_PER_ACCOUNT, default 20). */
+  loginMaxFailuresPerAccount: number;
+  /** Failed logins allowed per IP address, any account, in the window (LOGIN_MAX_FAILURES_PER_IP, default 50). */
+  loginMaxFailuresPerIp: number;
+  /** The window failed logins are counted in, seconds (LOGIN_FAILURE_WINDOW, default 900). */
+  loginFailureWindowSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -135,7 +145,7 @@ export function loadConfig(env: Env = process.env): TallyConfig {
     sweepIntervalMs: int('SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
     runBackground: bool('RUN_BACKGROUND', true),
     bodyLimit: env.BODY_LIMIT || '50mb',
-    corsOrigins: (env.CORS_ORIGINS || '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: list(env.CORS_ORIGINS),
     logLevel,
     stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
     stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
@@ -145,12 +155,19 @@ export function loadConfig(env: Env = process.env): TallyConfig {
     payoutMinimumMinor: int('PAYOUT_MINIMUM_MINOR', 500, 1, 100_000_000),
     publicUrl: '',
     mturkKeySecret: env.MTURK_KEY_SECRET || undefined,
+    imageProxyAllowHosts: list(env.IMAGE_PROXY_ALLOW_HOSTS),
+    loginMaxFailures: int('LOGIN_MAX_FAILURES', 5, 1, 1000),
+    loginMaxFailuresPerAccount: int('LOGIN_MAX_FAILURES_PER_ACCOUNT', 20, 1, 100_000),
+    loginMaxFailuresPerIp: int('LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),
+    loginFailureWindowSeconds: int('LOGIN_FAILURE_WINDOW', 900, 1, 86400),
   };
   config.publicUrl = (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   if (problems.length) throw new ConfigError(problems);
   if (!config.jwtSecret) config.jwtSecret = localSecret(dataDir, 'jwt-secret');
   return Object.freeze(config);
 }
+
+const list = (raw?: string) => (raw || '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** A random secret kept in DATA_DIR so tokens survive a restart of a zero-setup install. */
 function localSecret(dataDir: string, name: string): string {

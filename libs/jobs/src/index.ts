@@ -5,5 +5,4 @@ export { LocalJobRunner } from './local-runner';
 export { JOBS_QUEUE, redisOptions } from './jobs.types';
 export type { JobDefinition, JobsModuleOptions, EnqueueOptions } from './jobs.types';
 export { RedisConnection } from './redis-client';
-export { RedisThrottlerStorage } from './redis-throttler-storage';
-export type { ThrottleRecord } from './redis-throttler-storage';
+export { RedisAttemptCounter } from './redis-attempt-counter';

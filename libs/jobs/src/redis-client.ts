@@ -4,7 +4,7 @@ import { JOBS_OPTIONS, JobsModuleOptions, redisOptions } from './jobs.types';
 
 /**
  * One plain ioredis connection per process for what is not a queue: /health and the shared rate
- * limits (throttler storage). Fails fast (no offline queue, one retry) so a Redis outage answers
+ * limits (failed-login counts). Fails fast (no offline queue, one retry) so a Redis outage answers
  * a 503 instead of hanging requests. `client` is undefined without REDIS_URL.
  */
 @Injectable()

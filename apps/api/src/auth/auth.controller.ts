@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { AuthService, CurrentUser, Principal, Public } from '@tally/auth';
-import { UserEntity, UsersService } from '@tally/users';
+import { UsersService } from '@tally/users';
+import { LoginThrottle } from './login-throttle';
 import { LoginDto, RefreshDto, SessionDto, SignupDto, toUserDto, TokensDto, UserDto } from './auth.dto';
 
 @ApiTags('auth')
@@ -11,6 +11,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly users: UsersService,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   @Public()
@@ -21,14 +22,16 @@ export class AuthController {
     return { ...tokens, user: toUserDto(user) };
   }
 
-  /** passport-local checks email + password; the body is validated by LoginDto first. */
+  /** Email + password; failed attempts are throttled per account and per address (LoginThrottle). */
   @Public()
   @Post('login')
   @HttpCode(200)
-  @UseGuards(AuthGuard('local'))
   @ApiOkResponse({ type: SessionDto })
-  async login(@Body() _dto: LoginDto, @Req() req: { user: UserEntity }): Promise<SessionDto> {
-    return { ...(await this.auth.login(req.user)), user: toUserDto(req.user) };
+  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS' })
+  @ApiTooManyRequestsResponse({ description: 'TOO_MANY_LOGIN_ATTEMPTS, with Retry-After' })
+  async login(@Body() dto: LoginDto, @Ip() ip: string): Promise<SessionDto> {
+    const user = await this.throttle.guard(dto.email, ip, () => this.auth.validateCredentials(dto.email, dto.password));
+    return { ...(await this.auth.login(user)), user: toUserDto(user) };
   }
 
   /** Rotates the refresh token; a token used twice revokes its whole family. */

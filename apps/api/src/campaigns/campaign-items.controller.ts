@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { CampaignItemsService, ImportItemsUseCase } from '@tally/campaigns';
 import { PageQuery } from '../admin/admin-users.controller';
+import { ImageLinks } from '../media/image-proxy';
 import { ImportQuery, TaskListQuery } from './campaign.dto';
 import { ImportPageDto, ImportReportDto, TaskPageDto } from './campaign-response.dto';
 import { toImportInput, toImportReportDto, toStoredImportDto, toTaskDto } from './campaign.mapper';
@@ -16,6 +17,7 @@ export class CampaignItemsController {
   constructor(
     private readonly importItems: ImportItemsUseCase,
     private readonly items: CampaignItemsService,
+    private readonly images: ImageLinks,
   ) {}
 
   /** The body is not parsed by the app (see STREAMED_BODY in bootstrap.ts): the use case streams it. */
@@ -49,6 +51,6 @@ export class CampaignItemsController {
   @ApiOkResponse({ type: TaskPageDto, description: 'the campaign’s items in import order, with gold, pre-labels and consensus' })
   async tasks(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: TaskListQuery): Promise<TaskPageDto> {
     const page = await this.items.listTasks(me.id, id, q);
-    return { ...page, items: page.items.map(toTaskDto) };
+    return { ...page, items: page.items.map((t) => ({ ...toTaskDto(t), imageSrc: this.images.src(t.payload) })) };
   }
 }

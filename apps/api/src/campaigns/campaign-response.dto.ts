@@ -67,6 +67,7 @@ export class TaskDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ description: 'import order' }) seq: number;
   @ApiProperty({ type: Object, description: 'the item as workers see it' }) payload: Record<string, unknown>;
+  @ApiPropertyOptional({ description: 'same-origin link that serves payload.imageUrl through Tally (GET /api/images/...)' }) imageSrc?: string;
   @ApiPropertyOptional({ nullable: true, description: 'hidden gold answer (owner only)' }) gold: unknown;
   @ApiPropertyOptional({ nullable: true, description: 'model pre-label' }) prelabel: unknown;
   @ApiProperty({ description: 'answers the task needs now' }) needed: number;

@@ -35,10 +35,14 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const body = this.toBody(err);
     if (res.headersSent) return;
+    if (typeof body.retryAfterSeconds === 'number') res.setHeader('Retry-After', String(body.retryAfterSeconds));
     res.status(body.statusCode).json(body);
   }
 
   toBody(err: unknown): ErrorBody {
+    // Nest wraps body-parser's errors (too large, malformed JSON) in an HttpException: use the original.
+    const cause = err instanceof HttpException ? (err.cause as { type?: unknown } | undefined) : undefined;
+    if (typeof cause?.type === 'string' && cause.type.startsWith('entity.')) err = cause;
     if (err instanceof DomainError) {
       const { fields, ...rest } = err.details ?? {};
       return { statusCode: STATUS[err.kind], code: err.code, message: err.message, ...(fields ? { fields } : {}), ...rest };
@@ -54,12 +58,17 @@ export class GlobalExceptionFilter implements ExceptionFilter {
         ...(typeof r === 'object' && r.fields ? { fields: r.fields } : {}),
       };
     }
-    const e = err as { status?: number; statusCode?: number; type?: string; message?: string; code?: string; driverError?: { code?: string } };
+    const e = err as { status?: number; statusCode?: number; type?: string; message?: string; code?: string; limit?: number; driverError?: { code?: string } };
     const status = e?.status ?? e?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       // body-parser: entity.parse.failed, entity.too.large, ...
       const code = (e.type ?? 'BAD_REQUEST').toUpperCase().replace(/\W+/g, '_');
-      const message = e.type === 'entity.parse.failed' ? `body: not valid JSON (${e.message})` : (e.message ?? 'Bad request');
+      const message =
+        e.type === 'entity.parse.failed'
+          ? `body: not valid JSON (${e.message})`
+          : e.type === 'entity.too.large'
+            ? `body: larger than the ${e.limit} bytes this endpoint accepts`
+            : (e.message ?? 'Bad request');
       return { statusCode: status, code, message };
     }
     const pgCode = e?.driverError?.code ?? e?.code;

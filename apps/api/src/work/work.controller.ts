@@ -10,6 +10,7 @@ import {
   SubmitAnswerUseCase,
 } from '@tally/work';
 import { PageQuery } from '../admin/admin-users.controller';
+import { ImageLinks } from '../media/image-proxy';
 import {
   ClaimDto,
   MyAssignmentsQueryDto,
@@ -34,6 +35,7 @@ export class WorkController {
     private readonly submitAnswer: SubmitAnswerUseCase,
     private readonly returnTask: ReturnTaskUseCase,
     private readonly myAssignments: ListMyAssignmentsUseCase,
+    private readonly images: ImageLinks,
   ) {}
 
   @Get('campaigns')
@@ -50,7 +52,7 @@ export class WorkController {
     try {
       const claimed = await this.claimTask.execute({ workerId: me.id, campaignId: id });
       claimsTotal.inc({ outcome: claimed.resumed ? 'resumed' : 'claimed' });
-      return toClaimDto(claimed);
+      return { ...toClaimDto(claimed), imageSrc: this.images.src(claimed.payload) };
     } catch (err) {
       claimsTotal.inc({ outcome: (err as { code?: string }).code === 'NO_TASK_AVAILABLE' ? 'none' : 'refused' });
       throw err;
@@ -85,6 +87,7 @@ export class WorkController {
   @Get('assignments/:id')
   @ApiOkResponse({ type: WorkerAssignmentDetailDto })
   async get(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<WorkerAssignmentDetailDto> {
-    return toWorkerAssignmentDetailDto(await this.myAssignments.get(me.id, id));
+    const detail = await this.myAssignments.get(me.id, id);
+    return { ...toWorkerAssignmentDetailDto(detail), imageSrc: this.images.src(detail.payload) };
   }
 }

@@ -55,6 +55,7 @@ export class ClaimDto {
   @ApiProperty() instructions: string;
   @ApiProperty() leaseExpiresAt: string;
   @ApiProperty({ description: 'true when this is the live claim the worker already held on the campaign' }) resumed: boolean;
+  @ApiPropertyOptional({ description: 'same-origin link that serves payload.imageUrl through Tally (GET /api/images/...)' }) imageSrc?: string;
 }
 
 /** A worker's view of their own assignment: their answer and its review, nobody else's. */
@@ -78,6 +79,7 @@ export class WorkerAssignmentDetailDto extends WorkerAssignmentDto {
   @ApiProperty({ type: [String] }) labels: string[];
   @ApiProperty() instructions: string;
   @ApiProperty() campaignName: string;
+  @ApiPropertyOptional({ description: 'same-origin link that serves payload.imageUrl through Tally (GET /api/images/...)' }) imageSrc?: string;
 }
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);

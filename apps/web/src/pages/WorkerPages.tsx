@@ -56,6 +56,8 @@ interface Claim {
   taskId: string;
   campaignId: string;
   payload: Payload;
+  /** payload.imageUrl served through Tally's image proxy (the page's CSP allows same-origin images only). */
+  imageSrc?: string;
   taskType: TaskType;
   labels: string[];
   instructions: string;
@@ -277,7 +279,7 @@ export function TaskPage() {
           )}
           {claim && phase !== 'empty' && (
             <div className={`task-widget ${busy ? 'dim' : ''}`} key={claim.assignmentId} data-assignment={claim.assignmentId}>
-              <TaskWidget taskType={claim.taskType} labels={claim.labels} payload={claim.payload} value={answer} onChange={setAnswer} onSubmit={submit} keys={phase === 'ready'} />
+              <TaskWidget taskType={claim.taskType} labels={claim.labels} payload={claim.imageSrc ? { ...claim.payload, imageUrl: claim.imageSrc } : claim.payload} value={answer} onChange={setAnswer} onSubmit={submit} keys={phase === 'ready'} />
             </div>
           )}
           {!claim && phase === 'loading' && <p className="muted">Fetching a task…</p>}
