@@ -1,6 +1,6 @@
 // One Jest run, two projects: fast unit specs beside the code, and e2e specs under test/ that
 // talk to a real PostgreSQL (DATABASE_URL, or the embedded PGlite started by the global setup).
-const aliases = ['config', 'database', 'consensus', 'auth', 'users', 'campaigns', 'work', 'common', 'audit', 'testing', 'ledger', 'payments', 'jobs', 'quality', 'metrics', 'mturk'];
+const aliases = ['config', 'database', 'consensus', 'auth', 'users', 'campaigns', 'work', 'common', 'audit', 'testing', 'ledger', 'payments', 'jobs', 'quality', 'metrics', 'mturk', 'webhooks'];
 const moduleNameMapper = Object.fromEntries(aliases.map((a) => [`^@tally/${a}$`, `<rootDir>/libs/${a}/src`]));
 const transform = {
   '^.+\\.(t|j)s$': [

@@ -295,10 +295,21 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     const htmlFrame = (await t.http.get(`/api/mturk/assignments/${htmlClaim.body.assignmentId}/frame`).set(worker.auth).expect(200)).body;
     expect(htmlFrame).toMatchObject({ kind: 'HTMLQuestion', frameHeight: 450 });
     const pageRes = await t.http.get(path(htmlFrame.url)).expect(200);
-    expect(pageRes.headers['content-security-policy']).toContain('sandbox');
+    // Its own strict CSP, whatever the app-wide one is: sandboxed (opaque origin), framed only by Tally, posting only to externalSubmit.
+    const csp: string = pageRes.headers['content-security-policy'];
+    const tally = new URL(htmlFrame.submitUrl).origin;
+    expect(csp).toMatch(/^sandbox allow-scripts allow-forms;/);
+    expect(csp).not.toContain('allow-same-origin');
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain(`form-action ${tally}/api/mturk/submit/`);
+    expect(csp).toContain(`frame-ancestors 'self' ${tally}`);
+    expect(csp).toContain("frame-src 'none'");
     expect(pageRes.text).toContain(`action="${htmlFrame.submitUrl}"`);
     expect(pageRes.text).not.toContain('mturk.com');
-    await t.http.post(path(htmlFrame.submitUrl)).type('form').send({ assignmentId: htmlClaim.body.assignmentId, polite: 'yes', comments: '' }).expect(200);
+    const submitted = await t.http.post(path(htmlFrame.submitUrl)).type('form').send({ assignmentId: htmlClaim.body.assignmentId, polite: 'yes', comments: '' }).expect(200);
+    // The "submitted" page may run exactly its own script (it tells the worker UI to move on).
+    expect(submitted.headers['content-security-policy']).toMatch(/^sandbox allow-scripts; default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+';/);
+    expect(submitted.text).toContain('tally:mturk-submitted');
     const [h2] = (await mturk.send(new ListAssignmentsForHITCommand({ HITId: html2.HITId }))).Assignments!;
     expect(h2.Answer).toContain('<Answer><QuestionIdentifier>polite</QuestionIdentifier><FreeText>yes</FreeText></Answer>');
     await t.http.get(path(htmlFrame.url)).expect(404); // submitted: the page is gone
@@ -396,8 +407,9 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     expect((await mturk.send(new ListWorkerBlocksCommand({}))).NumResults).toBe(0);
     await t.http.post(`/api/work/campaigns/${laterCampaign}/claim`).set(w1.auth).expect(200);
 
-    const notify = await rejects(mturk.send(new NotifyWorkersCommand({ Subject: 's', MessageText: 'm', WorkerIds: [worker1!] })));
-    expect(notify.TurkErrorCode).toBe('AWS.MechanicalTurk.UnsupportedOperation');
+    // NotifyWorkers reaches a worker who worked for this requester (Tally inbox; test/webhooks.e2e-spec.ts has the rest).
+    const notify = await mturk.send(new NotifyWorkersCommand({ Subject: 's', MessageText: 'm', WorkerIds: [worker1!] }));
+    expect(notify.NotifyWorkersFailureStatuses).toEqual([]);
   });
 
   it('a HIT past its lifetime hands out no more work once the background sweep has run', async () => {
@@ -441,6 +453,76 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     const after = await mturk.send(new GetAccountBalanceCommand({}));
     expect(Math.round((Number(before.AvailableBalance) - Number(after.AvailableBalance)) * 100)).toBe(120); // 1.00 + 20% fee, once
     expect((await mturk.send(new ListBonusPaymentsCommand({ AssignmentId: a }))).NumResults).toBe(1);
+  });
+
+  it('CreateAdditionalAssignmentsForHIT and extending an expired HIT escrow reward + fee per assignment from the available balance, refuse when short, give unused ones back', async () => {
+    const { client: mturk } = await requesterWithKey(400);
+    const balance = async () => {
+      const b = await mturk.send(new GetAccountBalanceCommand({}));
+      return { available: Math.round(Number(b.AvailableBalance) * 100), onHold: Math.round(Number(b.OnHoldBalance) * 100) };
+    };
+    const base = { Title: `Extra ${randomUUID()}`, Description: 'Pick one', Reward: '0.50', AssignmentDurationInSeconds: 300, LifetimeInSeconds: 3600, MaxAssignments: 1 };
+    const campaignOf = async (hitId: string) => (await ds.query(`SELECT campaign_id FROM mturk_hits WHERE task_id = $1`, [hitId]))[0].campaign_id as string;
+    const approvalsFromCash = async (campaignId: string) =>
+      (await ds.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'approval' AND reference = $1 AND memo LIKE '%from cash%'`, [campaignId]))[0].n;
+
+    // One assignment: 0.50 + 20% fee = 0.60 on hold.
+    const hitA = (await mturk.send(new CreateHITCommand({ ...base, Question: SELECTION_FORM('A cat.') }))).HIT!;
+    expect(await balance()).toEqual({ available: 340, onHold: 60 });
+
+    // Two more: 2 × 0.60 moves from available to on hold, with the HIT growing in the same transaction.
+    await mturk.send(new CreateAdditionalAssignmentsForHITCommand({ HITId: hitA.HITId, NumberOfAdditionalAssignments: 2 }));
+    expect(await balance()).toEqual({ available: 220, onHold: 180 });
+    expect((await mturk.send(new GetHITCommand({ HITId: hitA.HITId }))).HIT).toMatchObject({ MaxAssignments: 3, NumberOfAssignmentsAvailable: 3 });
+
+    // Five more would need 3.00 of 2.20 available: MTurk's InsufficientFunds, and nothing changes.
+    const short = await rejects(mturk.send(new CreateAdditionalAssignmentsForHITCommand({ HITId: hitA.HITId, NumberOfAdditionalAssignments: 5 })));
+    expect(short).toBeInstanceOf(RequestError);
+    expect(short.TurkErrorCode).toBe('AWS.MechanicalTurk.InsufficientFunds');
+    expect(await balance()).toEqual({ available: 220, onHold: 180 });
+    expect((await mturk.send(new GetHITCommand({ HITId: hitA.HITId }))).HIT).toMatchObject({ MaxAssignments: 3, NumberOfAssignmentsAvailable: 3 });
+
+    // Three workers answer, all approved: every payment comes out of escrow, none out of cash.
+    const answersA: string[] = [];
+    for (const label of ['cat', 'cat', 'dog']) answersA.push(await answer(await signUp(t, ['worker']), hitA.HITId!, { label }));
+    for (const id of answersA) await mturk.send(new ApproveAssignmentCommand({ AssignmentId: id }));
+    expect(await balance()).toEqual({ available: 220, onHold: 0 });
+    expect(await approvalsFromCash(await campaignOf(hitA.HITId!))).toBe(0);
+
+    // Extra assignments never filled come back when the HIT closes (here: expired with one answer in).
+    const hitB = (await mturk.send(new CreateHITCommand({ ...base, Question: SELECTION_FORM('A dog.') }))).HIT!;
+    await mturk.send(new CreateAdditionalAssignmentsForHITCommand({ HITId: hitB.HITId, NumberOfAdditionalAssignments: 2 }));
+    expect(await balance()).toEqual({ available: 40, onHold: 180 });
+    const onlyB = await answer(await signUp(t, ['worker']), hitB.HITId!, { label: 'dog' });
+    await mturk.send(new UpdateExpirationForHITCommand({ HITId: hitB.HITId, ExpireAt: new Date(0) }));
+    expect(await balance()).toEqual({ available: 160, onHold: 60 }); // one slot kept for the answer under review
+    await mturk.send(new ApproveAssignmentCommand({ AssignmentId: onlyB }));
+    expect(await balance()).toEqual({ available: 160, onHold: 0 });
+    expect(await approvalsFromCash(await campaignOf(hitB.HITId!))).toBe(0);
+
+    // A HIT that expired unanswered gave its escrow back; extending it escrows its assignment again.
+    const hitC = (await mturk.send(new CreateHITCommand({ ...base, Question: SELECTION_FORM('A bird.') }))).HIT!;
+    expect(await balance()).toEqual({ available: 100, onHold: 60 });
+    await mturk.send(new UpdateExpirationForHITCommand({ HITId: hitC.HITId, ExpireAt: new Date(0) }));
+    expect(await balance()).toEqual({ available: 160, onHold: 0 });
+    await mturk.send(new UpdateExpirationForHITCommand({ HITId: hitC.HITId, ExpireAt: new Date(Date.now() + 3600_000) }));
+    expect(await balance()).toEqual({ available: 100, onHold: 60 });
+    await mturk.send(new ApproveAssignmentCommand({ AssignmentId: await answer(await signUp(t, ['worker']), hitC.HITId!, { label: 'cat' }) }));
+    expect(await balance()).toEqual({ available: 100, onHold: 0 });
+    expect(await approvalsFromCash(await campaignOf(hitC.HITId!))).toBe(0);
+    // Five paid assignments at 0.60, nothing else: the trial balance of this requester's money holds.
+    expect((await balance()).available).toBe(400 - 5 * 60);
+  });
+
+  it('racing CreateAdditionalAssignmentsForHIT calls escrow each extra assignment once; the one that cannot be paid changes nothing', async () => {
+    const { client: mturk } = await requesterWithKey(180);
+    const hit = (await mturk.send(new CreateHITCommand({ Title: `Race ${randomUUID()}`, Description: 'd', Reward: '0.50', AssignmentDurationInSeconds: 300, LifetimeInSeconds: 3600, MaxAssignments: 1, Question: HTML_QUESTION }))).HIT!;
+    const results = await Promise.allSettled([1, 2, 3].map(() => mturk.send(new CreateAdditionalAssignmentsForHITCommand({ HITId: hit.HITId, NumberOfAdditionalAssignments: 1 }))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as { TurkErrorCode?: string };
+    expect(refused.TurkErrorCode).toBe('AWS.MechanicalTurk.InsufficientFunds');
+    expect(await mturk.send(new GetAccountBalanceCommand({}))).toMatchObject({ AvailableBalance: '0.00', OnHoldBalance: '1.80' });
+    expect((await mturk.send(new GetHITCommand({ HITId: hit.HITId }))).HIT).toMatchObject({ MaxAssignments: 3, NumberOfAssignmentsAvailable: 3 });
   });
 
   it('refuses a HIT the requester cannot pay for, and leaves nothing behind', async () => {

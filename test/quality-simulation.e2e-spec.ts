@@ -60,7 +60,7 @@ describe('quality: simulated crowd (e2e)', () => {
     await t.http
       .patch(`/api/campaigns/${c.id}/quality-rules`)
       .set(requester.auth)
-      .send({ dynamicOverlap: true, goldMaxExposures: 20, minGoldAnswers: 4, goldAction: 'block', goldStatistic: 'upper-bound', fastAction: 'block', fastFactor: 0.25, fastMinCount: 3, fastMinSample: 20, collusionMinShared: 6, collusionMargin: 0.3 })
+      .send({ dynamicOverlap: true, goldMaxExposures: 20, minGoldAnswers: 4, goldAction: 'block', goldStatistic: 'upper-bound', fastAction: 'block', fastFactor: 0.25, fastMinCount: 3, fastMinSample: 20, collusionMinShared: 6, collusionMargin: 0.3, skillAction: 'block', skillMinAnswers: 20 })
       .expect(200);
 
     const crowd: SimWorker[] = [];
@@ -199,7 +199,10 @@ describe('quality: simulated crowd (e2e)', () => {
     expect(honestTouched).toBe(0);
     expect(accuracy).toBeGreaterThan(mv3);
     expect(bought).toBeLessThan(REAL * MAX);
-    expect(paid).toBeLessThan(REAL * 5 * 0.8);
+    // dynamic overlap with re-decisions after exclusions and the Dawid-Skene accuracy rule (spam is
+    // blocked, so not paid): measured 0.58–0.63 of fixed redundancy 5 at better accuracy; bound with margin
+    expect(paid).toBeLessThan(REAL * 5 * 0.7);
+    expect(accuracy).toBeGreaterThanOrEqual(mv5);
     // the admin sees the rule log with reasons
     const log = await t.http.get('/api/admin/quality/rule-log').query({ campaignId: c.id, limit: 200 }).set(admin.auth).expect(200);
     expect(log.body.items.filter((e: { action: string }) => e.action === 'block').length).toBe(blocked.size);

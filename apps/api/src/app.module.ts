@@ -33,6 +33,9 @@ import { AdminAssignmentsController } from './admin/admin-assignments.controller
 import { ReviewController } from './review/review.controller';
 import { WorkController } from './work/work.controller';
 import { MturkModule } from '@tally/mturk';
+import { WebhooksModule } from '@tally/webhooks';
+import { WebhooksController } from './webhooks/webhooks.controller';
+import { MyNotificationsController } from './webhooks/my-notifications.controller';
 import { ImageLinks, ImageProxyController } from './media/image-proxy';
 import { MturkController } from './mturk/mturk.controller';
 import { MturkKeysController } from './mturk/mturk-keys.controller';
@@ -85,8 +88,9 @@ export class AppModule {
         WorkModule.forRoot(),
         MturkModule, // MTurk requester API compatibility (POST /api/mturk, docs/mturk.md)
         QualityModule,
+        WebhooksModule, // requester webhooks (outbox + 'webhook-deliveries' job) and worker notifications
       ],
-      controllers: [HealthController, MetricsController, AuthController, AdminUsersController, CampaignsController, CampaignItemsController, AdminCampaignsController, WorkController, ReviewController, AdminAssignmentsController, FundingController, MyMoneyController, AdminLedgerController, CampaignInsightsController, AdminAgreementController, AdminWorkerQualityController, PaymentOptionsController, QualityController, MyReliabilityController, QualificationsController, AdminQualityController, MturkController, MturkKeysController, MturkWorkerController, ImageProxyController],
+      controllers: [HealthController, MetricsController, AuthController, AdminUsersController, CampaignsController, CampaignItemsController, AdminCampaignsController, WorkController, ReviewController, AdminAssignmentsController, FundingController, MyMoneyController, AdminLedgerController, CampaignInsightsController, AdminAgreementController, AdminWorkerQualityController, PaymentOptionsController, QualityController, MyReliabilityController, QualificationsController, AdminQualityController, MturkController, MturkKeysController, MturkWorkerController, WebhooksController, MyNotificationsController, ImageProxyController],
       providers: [{ provide: APP_FILTER, useClass: GlobalExceptionFilter }, DbPoolMetrics, CampaignInsightsService, ImageLinks, LoginThrottle],
     };
   }

@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { TallyConfig } from '@tally/config';
 import { httpMetricsMiddleware } from '@tally/metrics';
 import { AppModule } from './app.module';
+import { jsonBodyProblem, urlProblem } from './common/json-guard';
 import { validationPipe } from './common/validation';
 import { serveWebUi } from './web-ui';
 
@@ -57,7 +58,11 @@ export function configureApp(app: NestExpressApplication, config: TallyConfig): 
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } }));
   serveWebUi(app); // the browser UI (dist/web) at /, with an SPA fallback outside /api
   app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, credentials: true });
-  const json = express.json({ limit: config.bodyLimit });
+  const parseJson = express.json({ limit: config.bodyLimit });
+  // Parsed bodies too deep to validate safely, or with strings that are not Unicode, stop here with a 400 naming the path.
+  const json = (req: express.Request, res: express.Response, next: express.NextFunction) =>
+    parseJson(req, res, (err?: unknown) => next(err ?? jsonBodyProblem(req.body)));
+  app.use((req: express.Request, _res: express.Response, next: express.NextFunction) => next(urlProblem(req.originalUrl)));
   // Stripe signs the exact bytes it sends: the webhook gets the raw body, never re-serialised JSON.
   const raw = express.raw({ type: () => true, limit: '1mb' });
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>

@@ -2,6 +2,7 @@ import { lazy, ReactNode, Suspense } from 'react';
 import { Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router-dom';
 import { User } from './api';
 import { homeFor, useAuth } from './auth';
+import { InboxNavLink } from './notifications';
 import { SignInPage, SignUpPage } from './pages/AuthPages';
 import { MyWorkPage, TaskPage, WorkCampaignsPage } from './pages/WorkerPages';
 
@@ -23,6 +24,9 @@ const AdminAgreementPage = lazy(() => admin().then((m) => ({ default: m.AdminAgr
 const moneyPages = () => import('./pages/MoneyPages');
 const EarningsPage = lazy(() => moneyPages().then((m) => ({ default: m.EarningsPage })));
 const FundingPage = lazy(() => moneyPages().then((m) => ({ default: m.FundingPage })));
+const MturkKeysPage = lazy(() => import('./pages/MturkKeysPage').then((m) => ({ default: m.MturkKeysPage })));
+const WebhooksPage = lazy(() => import('./pages/WebhooksPage').then((m) => ({ default: m.WebhooksPage })));
+const InboxPage = lazy(() => import('./pages/InboxPage').then((m) => ({ default: m.InboxPage })));
 const ReliabilityPage = lazy(() => import('./pages/ReliabilityPage').then((m) => ({ default: m.ReliabilityPage })));
 
 type Role = User['roles'][number];
@@ -63,12 +67,15 @@ function Header() {
               <NavLink to="/work/history">My work</NavLink>
               <NavLink to="/work/earnings">Earnings</NavLink>
               <NavLink to="/work/reliability">Reliability</NavLink>
+              <InboxNavLink />
             </>
           )}
           {user.roles.includes('requester') && (
             <>
               <NavLink to="/campaigns">Campaigns</NavLink>
               <NavLink to="/funding">Funding</NavLink>
+              <NavLink to="/mturk/keys">MTurk keys</NavLink>
+              <NavLink to="/webhooks">Webhooks</NavLink>
             </>
           )}
           {user.roles.includes('admin') && <NavLink to="/admin">Admin</NavLink>}
@@ -115,6 +122,7 @@ export function App() {
             <Route path="/work/history" element={<Need role="worker"><MyWorkPage /></Need>} />
             <Route path="/work/earnings" element={<Need role="worker"><EarningsPage /></Need>} />
             <Route path="/work/reliability" element={<Need role="worker"><ReliabilityPage /></Need>} />
+            <Route path="/work/inbox" element={<Need role="worker"><InboxPage /></Need>} />
             <Route path="/work/:campaignId" element={<Need role="worker"><TaskPage /></Need>} />
             {/* Stripe's default return links (the UI passes its own, these catch older ones). */}
             <Route path="/payouts/onboarding/done" element={<Navigate to="/work/earnings?onboarding=done" replace />} />
@@ -122,6 +130,8 @@ export function App() {
             <Route path="/funding" element={<Need role="requester"><FundingPage /></Need>} />
             <Route path="/funding/success" element={<Navigate to="/funding?status=success" replace />} />
             <Route path="/funding/cancelled" element={<Navigate to="/funding?status=cancelled" replace />} />
+            <Route path="/mturk/keys" element={<Need role="requester"><MturkKeysPage /></Need>} />
+            <Route path="/webhooks" element={<Need role="requester"><WebhooksPage /></Need>} />
             <Route path="/campaigns" element={<Need role="requester"><CampaignsPage /></Need>} />
             <Route path="/campaigns/new" element={<Need role="requester"><CampaignWizardPage /></Need>} />
             <Route path="/campaigns/:id" element={<Need role="requester"><CampaignDashboardPage /></Need>} />

@@ -110,3 +110,31 @@ export function summarize(v: unknown): string {
   }
   return String(v);
 }
+
+/** Copies a string; false when the browser refuses (no clipboard permission, an insecure origin). */
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A "Copy" button for a secret shown once; says when the browser refused (then select and copy by hand). */
+export function CopyButton({ text, what }: { text: string; what: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  return (
+    <button
+      type="button"
+      className="secondary"
+      onClick={async () => {
+        setState((await copyText(text)) ? 'copied' : 'failed');
+        setTimeout(() => setState('idle'), 3000);
+      }}
+    >
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select and copy' : 'Copy'}
+      <span className="sr-only"> the {what}</span>
+    </button>
+  );
+}

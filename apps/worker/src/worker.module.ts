@@ -10,6 +10,7 @@ import { PaymentsModule } from '@tally/payments';
 import { WorkModule } from '@tally/work';
 import { QualityModule } from '@tally/quality';
 import { MturkModule } from '@tally/mturk';
+import { WebhooksModule } from '@tally/webhooks';
 
 /**
  * apps/worker: the background jobs (sweeps: lease expiry, auto-approval, task and campaign
@@ -33,6 +34,7 @@ export class WorkerModule {
         PaymentsModule, // defines the 'payouts' job (a no-op without Stripe keys)
         QualityModule, // defines the 'quality-reestimate' job (Dawid-Skene re-estimation, collusion check, due gold rejections)
         MturkModule, // defines the 'mturk-hit-expiry' job (HITs past their lifetime hand out no more work)
+        WebhooksModule, // defines the 'webhook-deliveries' job (signed requester webhooks, retried with backoff)
       ],
       providers: [DbPoolMetrics],
     };

@@ -6,6 +6,14 @@ import { needsLabels } from './task-types';
 export const AGGREGATION_METHODS = ['mv', 'wmv', 'ds', 'one-coin-ds', 'glad', 'mace', 'wawa', 'bayes-ds', 'auto'] as const;
 export type AggregationMethod = (typeof AGGREGATION_METHODS)[number];
 
+/**
+ * What a campaign does with items' model pre-labels: `off` keeps them unused; `suggest` shows
+ * them to the worker in the claim; `annotator` counts the model as one more annotator in the
+ * task's consensus (its confusion matrix learnt by Dawid-Skene) — never paid, never a human answer.
+ */
+export const MODEL_LABEL_MODES = ['off', 'suggest', 'annotator'] as const;
+export type ModelLabelMode = (typeof MODEL_LABEL_MODES)[number];
+
 export const LIMITS = {
   redundancy: { min: 1, max: 50 },
   leaseSeconds: { min: 30, max: 86_400 },
@@ -33,6 +41,7 @@ export interface CampaignSettings {
   goldPassMark: number;
   qualification: QualificationRequirements;
   aggregationMethod: AggregationMethod;
+  modelLabels: ModelLabelMode;
 }
 
 export type NewCampaignInput = Pick<CampaignSettings, 'name' | 'taskType' | 'rewardMinor' | 'currency'> & Partial<CampaignSettings>;
@@ -55,6 +64,7 @@ export function withDefaults(input: NewCampaignInput): CampaignSettings {
     goldPassMark: 0.8,
     qualification: {},
     aggregationMethod: 'mv',
+    modelLabels: 'off',
     ...stripUndefined(input),
   } as CampaignSettings;
 }
@@ -79,6 +89,7 @@ export function settingsOf(c: CampaignEntity): CampaignSettings {
     goldPassMark: c.goldPassMark,
     qualification: c.qualification,
     aggregationMethod: c.aggregationMethod as AggregationMethod,
+    modelLabels: c.modelLabels,
   };
 }
 

@@ -8,8 +8,8 @@ export type { ImportItemsInput, ImportReport } from './use-cases/import-items.us
 export { IMPORT_FORMATS } from './import/import-format';
 export type { ImportFormat } from './import/import-format';
 export { CampaignErrors, ImportErrors } from './campaigns.errors';
-export { AGGREGATION_METHODS, IMPORTABLE_STATUSES, LIMITS, TRANSITIONS, settingsOf } from './campaign-settings';
-export type { AggregationMethod, CampaignAction, CampaignPatch, CampaignSettings, NewCampaignInput } from './campaign-settings';
+export { AGGREGATION_METHODS, IMPORTABLE_STATUSES, LIMITS, MODEL_LABEL_MODES, TRANSITIONS, settingsOf } from './campaign-settings';
+export type { AggregationMethod, CampaignAction, ModelLabelMode, CampaignPatch, CampaignSettings, NewCampaignInput } from './campaign-settings';
 export { CampaignEntity, TASK_TYPES, CAMPAIGN_STATUSES } from './entities/campaign.entity';
 export type { TaskType, CampaignStatus, QualificationRequirements } from './entities/campaign.entity';
 export { TaskEntity } from './entities/task.entity';

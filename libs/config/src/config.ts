@@ -69,6 +69,8 @@ export interface TallyConfig {
   loginMaxFailuresPerIp: number;
   /** The window failed logins are counted in, seconds (LOGIN_FAILURE_WINDOW, default 900). */
   loginFailureWindowSeconds: number;
+  /** Webhook hosts (host or host:port, comma separated) Tally may deliver to over plain http or on a private address: tests, local development (WEBHOOK_ALLOW_HOSTS; default none: https to public addresses only). */
+  webhookAllowHosts: string[];
 }
 
 export class ConfigError extends Error {
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): TallyConfig {
     loginMaxFailuresPerAccount: int('LOGIN_MAX_FAILURES_PER_ACCOUNT', 20, 1, 100_000),
     loginMaxFailuresPerIp: int('LOGIN_MAX_FAILURES_PER_IP', 50, 1, 1_000_000),
     loginFailureWindowSeconds: int('LOGIN_FAILURE_WINDOW', 900, 1, 86400),
+    webhookAllowHosts: list(env.WEBHOOK_ALLOW_HOSTS),
   };
   config.publicUrl = (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   if (problems.length) throw new ConfigError(problems);

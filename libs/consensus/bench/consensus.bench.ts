@@ -11,6 +11,9 @@
  * and prints the minimum and the median: the machine is shared, so single figures are noisy.
  * "cpu s" is the process's CPU time during the fit (all threads: above the wall time when the
  * helper thread works in parallel; on a loaded machine the wall time grows, the CPU time less).
+ * "page faults" counts the minor page faults during the fit (first touches of fresh memory: on
+ * this VM a fresh 4 KB page cost 2–25 µs depending on load, so they are a visible share of a
+ * fresh process's fit).
  * The `csv` row times the CLI's reader (`readCsvColumns`) on a 1M-line `task,worker,label` file.
  * `--threads N` sets the EM methods' `threads` option (default: their own default).
  * Usage:
@@ -89,11 +92,13 @@ function one(sizeName: string, method: CategoricalMethod): void {
   const size = SIZES.find((s) => s.name === sizeName)!;
   const { encoded, truth } = generate(size);
   const crowd = buildCrowd(encoded);
+  const f0 = process.resourceUsage().minorPageFault;
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const fit = createEstimator(method, process.env.BENCH_THREADS ? { threads: Number(process.env.BENCH_THREADS) } : {}).fit(crowd);
   const fitSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(c0);
+  const faults = process.resourceUsage().minorPageFault - f0;
   let right = 0;
   for (let t = 0; t < truth.length; t++) if (fit.labelIndex[t] === truth[t]) right++;
   const out = {
@@ -107,6 +112,7 @@ function one(sizeName: string, method: CategoricalMethod): void {
     iterations: fit.iterations,
     converged: fit.converged,
     chosen: fit.chosen?.method,
+    faults,
   };
   process.stdout.write(JSON.stringify(out) + '\n');
 }
@@ -146,13 +152,13 @@ function main(argv: string[]): void {
   const child = (args: string[]) => JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1], ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim());
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${repeat} run${repeat > 1 ? 's' : ''} per cell)`);
-  console.log('size   method       answers   fit s min  median   cpu s min  peak RSS MB  accuracy  iterations');
+  console.log('size   method       answers   fit s min  median   cpu s min  peak RSS MB  accuracy  iterations  ms/iter (min fit ÷ iterations)  page faults in fit');
   const row = (s: string, m: string, args: string[]) => {
     const runs = Array.from({ length: repeat }, () => child(args));
     const res = runs[0];
     const secs = runs.map((r) => r.fitSeconds as number);
     console.log(
-      `${s.padEnd(6)} ${m.padEnd(12)} ${String(res.answers).padStart(9)} ${Math.min(...secs).toFixed(3).padStart(10)} ${median(secs).toFixed(3).padStart(7)} ${Math.min(...runs.map((r) => r.cpuSeconds as number)).toFixed(3).padStart(10)} ${Math.max(...runs.map((r) => r.peakRssMB as number)).toFixed(0).padStart(13)}  ${res.accuracy == null ? '     -' : res.accuracy.toFixed(4)}  ${res.iterations}${res.converged ? '' : ' (cap)'}${res.chosen ? ` → ${res.chosen}` : ''}`,
+      `${s.padEnd(6)} ${m.padEnd(12)} ${String(res.answers).padStart(9)} ${Math.min(...secs).toFixed(3).padStart(10)} ${median(secs).toFixed(3).padStart(7)} ${Math.min(...runs.map((r) => r.cpuSeconds as number)).toFixed(3).padStart(10)} ${Math.max(...runs.map((r) => r.peakRssMB as number)).toFixed(0).padStart(13)}  ${res.accuracy == null ? '     -' : res.accuracy.toFixed(4)}  ${String(res.iterations).padStart(10)}${res.converged ? '' : ' (cap)'}${res.iterations > 0 ? ((1000 * Math.min(...secs)) / res.iterations).toFixed(1).padStart(9) : ''}${res.faults != null ? String(res.faults).padStart(10) : ''}${res.chosen ? ` → ${res.chosen}` : ''}`,
     );
   };
   if (argv.includes('--csv')) row('1M', 'csv', ['--csv-one']);

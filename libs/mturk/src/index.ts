@@ -3,7 +3,7 @@ export { MturkAccessKeysService, MTURK_SERVICE, MAX_LIVE_KEYS } from './access-k
 export type { AccessKeyView, NewAccessKey } from './access-keys.service';
 export { MturkRequesterService, MTURK_LIMITS, toMturkError } from './mturk-requester.service';
 export { MturkWorkersService } from './mturk-workers.service';
-export { MturkFramesService } from './mturk-frames.service';
+export { MturkFramesService, frameHeaders, SUBMITTED_PAGE } from './mturk-frames.service';
 export type { WorkerFrame } from './mturk-frames.service';
 export { mturkWorkerId, serverKey } from './server-key';
 export { MturkError, MturkErrors } from './mturk.errors';
@@ -12,3 +12,4 @@ export type { SignedRequest, ParsedAuthorization, SigV4ErrorType } from './sigv4
 export { parseQuestion, toQuestionFormAnswers, shapeKey, xmlEscape } from './question-xml';
 export type { MappedQuestion, QuestionKind } from './question-xml';
 export { parseAmount, formatAmount, MTURK_CURRENCY } from './money';
+export { MturkNotificationsService } from './mturk-notifications.service';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DomainError, notFound } from '@tally/common';
 import { TALLY_CONFIG, TallyConfig } from '@tally/config';
@@ -14,6 +14,53 @@ export interface WorkerFrame {
   frameHeight: number;
   /** Where the page's form posts (MTurk's turkSubmitTo + /mturk/externalSubmit). */
   submitUrl: string;
+}
+
+/** What the "submitted" page runs: it tells the worker UI around the frame to move on (the UI checks with the server). */
+const SUBMITTED_SCRIPT = `parent.postMessage({ type: 'tally:mturk-submitted' }, '*');`;
+const SUBMITTED_SCRIPT_HASH = `'sha256-${createHash('sha256').update(SUBMITTED_SCRIPT).digest('base64')}'`;
+
+/** The page the frame shows after externalSubmit took the answer. */
+export const SUBMITTED_PAGE =
+  `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Submitted</title></head>` +
+  `<body style="font-family:sans-serif"><p>Your answer was submitted. You can go on to the next task.</p><script>${SUBMITTED_SCRIPT}</script></body></html>`;
+
+/**
+ * The headers of the pages Tally serves into a worker's frame. They set their own
+ * Content-Security-Policy (replacing the app-wide one): the `sandbox` directive gives the page an
+ * opaque origin even when opened on its own (it can never read Tally's storage, cookies or
+ * pages), only Tally may frame it, it frames nothing and embeds no plugins, and its forms may post
+ * only to Tally's externalSubmit. A requester's HTML may use inline and https scripts, styles,
+ * images and fonts, as MTurk templates do (crowd-html-elements, jQuery from a CDN).
+ */
+export function frameHeaders(publicUrl: string, page: 'question' | 'submitted'): Record<string, string> {
+  const origin = new URL(publicUrl).origin;
+  const csp =
+    page === 'question'
+      ? [
+          'sandbox allow-scripts allow-forms',
+          "default-src 'none'",
+          "script-src 'unsafe-inline' https:",
+          "style-src 'unsafe-inline' https:",
+          'img-src https: data: blob:',
+          'font-src https: data:',
+          'media-src https: data: blob:',
+          'connect-src https:',
+          `form-action ${origin}/api/mturk/submit/`,
+          `frame-ancestors 'self' ${origin}`,
+          "frame-src 'none'",
+          "object-src 'none'",
+          "base-uri 'none'",
+        ]
+      : ['sandbox allow-scripts', "default-src 'none'", `script-src ${SUBMITTED_SCRIPT_HASH}`, "style-src 'unsafe-inline'", `frame-ancestors 'self' ${origin}`, "form-action 'none'", "base-uri 'none'"];
+  return {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': csp.join('; '),
+    'x-frame-options': 'SAMEORIGIN',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  };
 }
 
 /** MTurk's submit endpoints that HIT templates hard-code; Tally points them at its own. */
@@ -41,6 +88,11 @@ export class MturkFramesService {
     this.key = serverKey(config, 'submit-tokens/v1');
     this.workerKey = serverKey(config, 'worker-ids/v1');
     this.publicUrl = config.publicUrl;
+  }
+
+  /** The headers of a frame page of this server (see frameHeaders). */
+  headers(page: 'question' | 'submitted'): Record<string, string> {
+    return frameHeaders(this.publicUrl, page);
   }
 
   token(assignmentId: string): string {
@@ -91,8 +143,9 @@ export class MturkFramesService {
   async submit(token: string, fields: Record<string, string | string[]>): Promise<void> {
     const assignmentId = this.verify(token);
     if (!assignmentId) throw new DomainError('MTURK_SUBMIT_REFUSED', 'forbidden', 'This submission link is not valid');
+    // Templates fill the hidden assignmentId field from the URL with a script; left empty, the token still names the assignment.
     const given = fields.assignmentId;
-    if (given !== undefined && given !== assignmentId) throw new DomainError('MTURK_SUBMIT_REFUSED', 'invalid', 'assignmentId does not match this submission link');
+    if (given !== undefined && given !== '' && given !== assignmentId) throw new DomainError('MTURK_SUBMIT_REFUSED', 'invalid', 'assignmentId does not match this submission link');
     const [row] = await this.ds.query(`SELECT worker_id FROM assignments WHERE id = $1`, [assignmentId]);
     if (!row) throw notFound('ASSIGNMENT_NOT_FOUND', 'Assignment not found');
     const answer: Record<string, string | string[]> = {};

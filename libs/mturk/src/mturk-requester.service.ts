@@ -6,12 +6,13 @@ import { DataSource, EntityManager } from 'typeorm';
 import { CampaignsService, ImportItemsUseCase, QualificationRequirements } from '@tally/campaigns';
 import { DomainError } from '@tally/common';
 import { isUniqueViolation } from '@tally/database';
-import { LedgerReportsService } from '@tally/ledger';
+import { cash, escrow, LedgerReportsService, LedgerService } from '@tally/ledger';
 import { GrantBonusUseCase } from '@tally/payments';
 import { completeTaskIfDone, ReviewAssignmentsUseCase, TaskCompletionHooks, WorkMoney } from '@tally/work';
 import { formatAmount, MTURK_CURRENCY, parseAmount } from './money';
 import { MturkError, MturkErrors } from './mturk.errors';
 import { MturkWorkersService, page, paged } from './mturk-workers.service';
+import { MturkNotificationsService } from './mturk-notifications.service';
 import { base32 } from './server-key';
 import { MappedQuestion, parseQuestion, QuestionKind, shapeKey, toQuestionFormAnswers } from './question-xml';
 
@@ -146,9 +147,28 @@ export class MturkRequesterService {
     private readonly reports: LedgerReportsService,
     private readonly workers: MturkWorkersService,
     private readonly workMoney: WorkMoney,
+    private readonly notifications: MturkNotificationsService,
+    private readonly ledger: LedgerService,
   ) {
-    Object.assign(this.operations, this.workers.operations);
+    Object.assign(this.operations, this.workers.operations, this.notifications.operations);
   }
+
+  /**
+   * What happens, in the closing transaction, when a HIT's task completes: Tally's own hook (the
+   * slots under the campaign's redundancyMax that were never used go back), then, in a campaign
+   * whose escrow was topped up for MTurk operations, whatever it now holds beyond its need.
+   */
+  private readonly closeHooks: TaskCompletionHooks = {
+    taskCompleted: async (em, taskId) => {
+      await this.workMoney.taskCompleted(em, taskId);
+      const [row] = await em.query(
+        `SELECT t.campaign_id FROM tasks t WHERE t.id = $1
+            AND EXISTS (SELECT 1 FROM ledger_transactions l WHERE l.reference = t.campaign_id::text AND l.kind = 'escrow_reserve' AND l.idempotency_key LIKE 'mturk-topup:%')`,
+        [taskId],
+      );
+      if (row) await this.reconcileEscrow(em, row.campaign_id, 'release');
+    },
+  };
 
   /** The operations this server answers, by X-Amz-Target operation name. */
   readonly operations: Record<string, (ownerId: string, input: Input) => Promise<Output>> = {
@@ -169,12 +189,7 @@ export class MturkRequesterService {
     UpdateHITReviewStatus: (o, i) => this.updateHitReviewStatus(o, i),
     DeleteHIT: (o, i) => this.deleteHit(o, i),
     GetAccountBalance: (o) => this.getAccountBalance(o),
-    NotifyWorkers: async () => {
-      throw MturkErrors.unsupported('NotifyWorkers', 'Tally does not e-mail workers on a requester\'s behalf');
-    },
-    UpdateNotificationSettings: async () => {
-      throw MturkErrors.unsupported('UpdateNotificationSettings', 'MTurk notifications (SQS / SNS / e-mail) have no Tally counterpart yet');
-    },
+    // NotifyWorkers, UpdateNotificationSettings: MturkNotificationsService (libs/webhooks underneath).
   };
 
   async execute(ownerId: string, operation: string, input: Input): Promise<Output> {
@@ -318,7 +333,7 @@ export class MturkRequesterService {
       if (!isUniqueViolation(err)) throw err;
       // The same token won a race (or the task was already registered): no second HIT.
       const [dup] = await this.ds.query(`SELECT task_id FROM mturk_hits WHERE owner_id = $1 AND unique_request_token = $2`, [ownerId, token]);
-      if (dup && dup.task_id !== task.id) await this.ds.transaction((em) => closeTask(em, task.id, this.workMoney));
+      if (dup && dup.task_id !== task.id) await this.ds.transaction((em) => closeTask(em, task.id, this.closeHooks));
       throw MturkErrors.hitAlreadyExists(dup?.task_id ?? task.id);
     }
     const campaign = await this.campaigns.findOwned(ownerId, campaignId);
@@ -329,7 +344,7 @@ export class MturkRequesterService {
         // Not published (e.g. not enough funds for the escrow): this HIT must not linger as a draft task.
         await this.ds.transaction(async (em) => {
           await em.query(`UPDATE mturk_hits SET deleted_at = now(), expires_at = least(expires_at, now()) WHERE task_id = $1`, [task.id]);
-          await closeTask(em, task.id, this.workMoney);
+          await closeTask(em, task.id, this.closeHooks);
         });
         throw err;
       }
@@ -413,15 +428,24 @@ export class MturkRequesterService {
     return paged(rows, limit, offset, 'HITs', (r) => ({ HITId: r.task_id, HITTypeId: r.hit_type_id, HITGroupId: r.hit_group_id }));
   }
 
+  /**
+   * More assignments for a HIT, paid for like any other slot: reward + fee per assignment moves from
+   * the requester's cash to the campaign's escrow (see reconcileEscrow) in the same transaction as
+   * the HIT grows, so approvals of the extra answers come out of escrow. Not enough available
+   * balance → AWS.MechanicalTurk.InsufficientFunds and nothing changes.
+   */
   async createAdditionalAssignments(ownerId: string, i: Input): Promise<Output> {
     const hit = await this.hitRow(ownerId, i.HITId);
     const n = int(i, 'NumberOfAdditionalAssignments', { min: 1, max: MTURK_LIMITS.maxAssignments }, undefined);
     if (hit.expired) throw MturkErrors.invalidHitState(hit.task_id, 'expired', 'Assignable, Unassignable, Reviewable (not expired); extend it with UpdateExpirationForHIT first');
-    if (hit.max_assignments + n > MTURK_LIMITS.maxAssignments) {
-      throw MturkErrors.parameter('NumberOfAdditionalAssignments', `would make ${hit.max_assignments + n} assignments; Tally allows at most ${MTURK_LIMITS.maxAssignments} per HIT`);
-    }
     await this.ds.transaction(async (em) => {
-      await em.query(`UPDATE mturk_hits SET max_assignments = max_assignments + $2 WHERE task_id = $1`, [hit.task_id, n]);
+      // Serialises calls on this HIT (the limit below is checked on the count read under the lock).
+      const [locked] = await em.query(`SELECT max_assignments FROM mturk_hits WHERE task_id = $1 FOR UPDATE`, [hit.task_id]);
+      const total = Number(locked.max_assignments) + n;
+      if (total > MTURK_LIMITS.maxAssignments) {
+        throw MturkErrors.parameter('NumberOfAdditionalAssignments', `would make ${total} assignments; Tally allows at most ${MTURK_LIMITS.maxAssignments} per HIT`);
+      }
+      await em.query(`UPDATE mturk_hits SET max_assignments = $2 WHERE task_id = $1`, [hit.task_id, total]);
       // More answers wanted: a completed task opens again (its consensus is recomputed when they are in).
       await em.query(
         `UPDATE tasks SET needed = needed + $2, status = CASE WHEN status = 'complete' THEN 'open' ELSE status END,
@@ -430,8 +454,60 @@ export class MturkRequesterService {
           WHERE id = $1`,
         [hit.task_id, n],
       );
+      await reopenCampaign(em, hit.campaign_id);
+      await this.reconcileEscrow(em, hit.campaign_id, 'reserve');
     });
     return {};
+  }
+
+  /**
+   * Keeps an MTurk campaign's escrow at what its HITs can still pay, in (reward + fee) slots: for
+   * each open task its unfilled slots and its assignments still claimed or awaiting review, plus
+   * the slots Tally's task-completion hook will give back when a closed task's last answer comes in;
+   * for each finished task its assignments still claimed or awaiting review. 'reserve' moves a
+   * shortfall from the requester's cash (INSUFFICIENT_FUNDS → AWS.MechanicalTurk.InsufficientFunds,
+   * and the caller's transaction rolls back); 'release' gives a surplus back. Tally's own movements
+   * (publish, import, task completion, approval, settlement) stay as they are; this only adds what
+   * MTurk operations change (CreateAdditionalAssignmentsForHIT, extending an expired HIT) and takes
+   * it back when a HIT closes. Runs under the campaign's escrow and cash locks, so approvals wait
+   * and the sequence number in the key is stable.
+   */
+  private async reconcileEscrow(em: EntityManager, campaignId: string, direction: 'reserve' | 'release'): Promise<void> {
+    const terms = await this.ledger.escrowTerms(em, campaignId);
+    if (!terms || terms.perSlotMinor === 0) return; // never published: nothing is escrowed yet
+    const [c] = await em.query(`SELECT owner_id, redundancy_max FROM campaigns WHERE id = $1`, [campaignId]);
+    const esc = await this.ledger.ensureAccount(em, escrow(campaignId, terms.currency));
+    const own = await this.ledger.ensureAccount(em, cash(c.owner_id, terms.currency));
+    const held = (await this.ledger.lockAccounts(em, [esc.id, own.id])).get(esc.id)!;
+    const [{ slots }] = await em.query(
+      `SELECT coalesce(sum(
+                CASE WHEN t.status = 'open'
+                     THEN greatest(t.needed - t.taken, 0) + coalesce(a.pending, 0)
+                          + CASE WHEN t.needed < $2 AND NOT EXISTS (SELECT 1 FROM ledger_transactions l WHERE l.idempotency_key = 'release-slots:task-complete:' || t.id)
+                                 THEN $2 - t.needed ELSE 0 END
+                     ELSE coalesce(a.pending, 0) END), 0)::int AS slots
+         FROM tasks t
+         LEFT JOIN (SELECT task_id, count(*) AS pending FROM assignments WHERE campaign_id = $1 AND status IN ('claimed','submitted') GROUP BY task_id) a ON a.task_id = t.id
+        WHERE t.campaign_id = $1 AND t.status IN ('open','complete')`,
+      [campaignId, c.redundancy_max],
+    );
+    const need = slots * terms.perSlotMinor;
+    const amount = direction === 'reserve' ? need - held : held - need;
+    if (amount <= 0) return;
+    const prefix = direction === 'reserve' ? 'mturk-topup' : 'mturk-trim';
+    const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE reference = $1 AND idempotency_key LIKE $2`, [campaignId, `${prefix}:${campaignId}:%`]);
+    const memo = `${slots} MTurk assignments still payable × ${terms.perSlotMinor} (reward ${terms.rewardMinor} + fee ${terms.feeMinor})`;
+    await this.ledger.post(em, {
+      idempotencyKey: `${prefix}:${campaignId}:${n + 1}`,
+      kind: direction === 'reserve' ? 'escrow_reserve' : 'escrow_release',
+      memo: direction === 'reserve' ? `escrow topped up to ${memo}` : `escrow above ${memo} released`,
+      reference: campaignId,
+      actorId: c.owner_id,
+      entries: [
+        { account: cash(c.owner_id, terms.currency), amount: direction === 'reserve' ? -amount : amount },
+        { account: escrow(campaignId, terms.currency), amount: direction === 'reserve' ? amount : -amount },
+      ],
+    });
   }
 
   async updateExpiration(ownerId: string, i: Input): Promise<Output> {
@@ -441,17 +517,22 @@ export class MturkRequesterService {
     await this.ds.transaction(async (em) => {
       if (at * 1000 <= Date.now()) {
         await em.query(`UPDATE mturk_hits SET expires_at = least(expires_at, now()) WHERE task_id = $1`, [hit.task_id]);
-        await closeTask(em, hit.task_id, this.workMoney);
+        await closeTask(em, hit.task_id, this.closeHooks);
       } else {
         await em.query(`UPDATE mturk_hits SET expires_at = to_timestamp($2), expired_applied = false WHERE task_id = $1`, [hit.task_id, at]);
-        // Extending an expired HIT gives back the slots expiry took away.
-        await em.query(
+        // Extending an expired HIT gives back the slots expiry took away — escrowed again, as they were
+        // given back when it closed.
+        const [, reopened] = await em.query(
           `UPDATE tasks t SET needed = greatest(t.taken, $2),
                   status = CASE WHEN t.status = 'complete' AND t.answers_count < greatest(t.taken, $2) THEN 'open' ELSE t.status END,
                   completed_at = CASE WHEN t.status = 'complete' AND t.answers_count < greatest(t.taken, $2) THEN NULL ELSE t.completed_at END
             WHERE t.id = $1 AND t.needed < $2`,
           [hit.task_id, hit.max_assignments],
         );
+        if (reopened) {
+          await reopenCampaign(em, hit.campaign_id);
+          await this.reconcileEscrow(em, hit.campaign_id, 'reserve');
+        }
       }
     });
     return {};
@@ -474,7 +555,7 @@ export class MturkRequesterService {
     }
     await this.ds.transaction(async (em) => {
       await em.query(`UPDATE mturk_hits SET deleted_at = now(), expires_at = least(expires_at, now()) WHERE task_id = $1`, [hit.task_id]);
-      await closeTask(em, hit.task_id, this.workMoney);
+      await closeTask(em, hit.task_id, this.closeHooks);
     });
     return {};
   }
@@ -493,7 +574,7 @@ export class MturkRequesterService {
     );
     for (const { task_id } of due) {
       await this.ds.transaction(async (em) => {
-        await closeTask(em, task_id, this.workMoney);
+        await closeTask(em, task_id, this.closeHooks);
         await em.query(`UPDATE mturk_hits SET expired_applied = true WHERE task_id = $1`, [task_id]);
       });
     }
@@ -625,6 +706,11 @@ export class MturkRequesterService {
 async function closeTask(em: EntityManager, taskId: string, hooks: TaskCompletionHooks): Promise<void> {
   await em.query(`UPDATE tasks SET needed = taken WHERE id = $1 AND needed > taken AND status = 'open'`, [taskId]);
   await completeTaskIfDone(em, taskId, hooks);
+}
+
+/** A campaign that had completed takes work again (as after a rejection reopens one of its tasks). */
+async function reopenCampaign(em: EntityManager, campaignId: string): Promise<void> {
+  await em.query(`UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed'`, [campaignId]);
 }
 
 // ------------------------------------------------------------------ mapping helpers

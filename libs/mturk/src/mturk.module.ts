@@ -9,6 +9,8 @@ import { MturkAccessKeysService } from './access-keys.service';
 import { MturkRequesterService } from './mturk-requester.service';
 import { MturkWorkersService } from './mturk-workers.service';
 import { MturkFramesService } from './mturk-frames.service';
+import { MturkNotificationsService } from './mturk-notifications.service';
+import { WebhooksModule } from '@tally/webhooks';
 
 /**
  * HIT expiry as the background job 'mturk-hit-expiry' (libs/jobs), every SWEEP_INTERVAL_MS: where
@@ -42,8 +44,8 @@ export class MturkExpirySweep implements OnModuleInit {
  * audit and the global QualityModule (qualifications, blocks).
  */
 @Module({
-  imports: [CampaignsModule, WorkModule.forRoot(), PaymentsModule, LedgerModule],
-  providers: [MturkAccessKeysService, MturkRequesterService, MturkWorkersService, MturkFramesService, MturkExpirySweep],
+  imports: [CampaignsModule, WorkModule.forRoot(), PaymentsModule, LedgerModule, WebhooksModule],
+  providers: [MturkAccessKeysService, MturkRequesterService, MturkWorkersService, MturkFramesService, MturkExpirySweep, MturkNotificationsService],
   exports: [MturkAccessKeysService, MturkRequesterService, MturkWorkersService, MturkFramesService, MturkExpirySweep],
 })
 export class MturkModule {}

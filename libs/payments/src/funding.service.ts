@@ -82,6 +82,8 @@ export class FundingService {
   async creditPayment(em: EntityManager, p: ConfirmedPayment): Promise<PostResult> {
     assertPositiveMinor(p.amountMinor);
     assertCurrency(p.currency);
+    // metadata.userId comes back from Stripe: a value that is not a user id is an unknown user, not a cast error
+    if (typeof p.userId !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(p.userId)) throw PaymentsErrors.userNotFound();
     const { rows } = await sql<{ id: string }>(em, `SELECT id FROM users WHERE id = $1`, [p.userId]);
     if (!rows[0]) throw PaymentsErrors.userNotFound();
     await sql(

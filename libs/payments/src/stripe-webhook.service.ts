@@ -38,6 +38,7 @@ export class StripeWebhookService {
 
   async receive(rawBody: Buffer, signature: string | undefined): Promise<WebhookResult> {
     const event = this.stripe.constructEvent(rawBody, signature);
+    checkEventShape(event);
     return inTransaction(this.ds, async (em) => {
       const { rows } = await sql<{ id: string }>(
         em,
@@ -55,9 +56,15 @@ export class StripeWebhookService {
         await sql(em, 'ROLLBACK TO SAVEPOINT stripe_event');
         // Not ready (out of order): roll back, answer 409, Stripe retries later. Other domain errors
         // (unknown user, bad amount) can never succeed: keep the event with the reason, answer 2xx.
+        // Likewise data PostgreSQL refuses (a value of the wrong type or out of range, a user that does
+        // not exist): retrying cannot help, and it must not surface as a 500.
+        const pgCode = (err as { code?: unknown }).code ?? (err as { driverError?: { code?: unknown } }).driverError?.code;
         if (err instanceof DomainError && err.code !== 'STRIPE_EVENT_NOT_READY' && err.code !== 'INSUFFICIENT_FUNDS') {
           outcome = `ignored: ${err.code} ${err.message}`;
           this.log.warn(`event ${event.id} (${event.type}) ${outcome}`);
+        } else if (!(err instanceof DomainError) && typeof pgCode === 'string' && /^(22...|23502|23503)$/.test(pgCode)) {
+          outcome = `ignored: the event's data does not fit (PostgreSQL ${pgCode})`;
+          this.log.warn(`event ${event.id} (${event.type}) ${outcome}: ${(err as Error).message}`);
         } else throw err;
       }
       await sql(em, `UPDATE stripe_events SET outcome = $2 WHERE id = $1`, [event.id, outcome.slice(0, 500)]);
@@ -188,6 +195,8 @@ export class StripeWebhookService {
     if (rows[0]) return 'ignored: older than the state we have';
     const userId = a.metadata?.userId;
     if (!userId) return 'ignored: unknown account';
+    if (typeof a.id !== 'string' || !a.id) return 'ignored: no account id';
+    if (typeof userId !== 'string' || !UUID.test(userId) || !(await sql(em, `SELECT 1 FROM users WHERE id = $1`, [userId])).rows[0]) return 'ignored: metadata.userId is not a user';
     await sql(
       em,
       `INSERT INTO payout_accounts (user_id, stripe_account_id, details_submitted, charges_enabled, transfers_enabled, stripe_updated_at)
@@ -224,4 +233,38 @@ export class StripeWebhookService {
     await sql(em, `UPDATE payouts SET reversed_minor = $2, updated_at = now() WHERE id = $1`, [p.id, target]);
     return `returned ${delta} to payable`;
   }
+}
+
+/**
+ * The signature proves who sent the bytes, not that they form an event: check the fields the
+ * journal relies on before storing it (a missing `created` was a NOT NULL violation, a 500).
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function checkEventShape(event: StripeEvent): void {
+  const e = event as unknown as { id?: unknown; type?: unknown; created?: unknown; data?: { object?: unknown } } | null;
+  if (!e || typeof e !== 'object' || Array.isArray(e)) throw PaymentsErrors.malformedEvent('the body must be a JSON object');
+  if (typeof e.id !== 'string' || !/^[\w-]{1,255}$/.test(e.id)) throw PaymentsErrors.malformedEvent('id must be a Stripe event id (evt_...)');
+  if (typeof e.type !== 'string' || !/^[\w.]{1,255}$/.test(e.type)) throw PaymentsErrors.malformedEvent('type must be an event type such as checkout.session.completed');
+  if (typeof e.created !== 'number' || !Number.isInteger(e.created) || e.created < 0 || e.created > 32503680000) throw PaymentsErrors.malformedEvent('created must be a Unix timestamp');
+  if (!e.data || typeof e.data.object !== 'object' || e.data.object === null || Array.isArray(e.data.object)) throw PaymentsErrors.malformedEvent('data.object must be an object');
+  if (hasUnstorableString(event)) throw PaymentsErrors.malformedEvent('a string in it contains an unpaired UTF-16 surrogate or a NUL character, which jsonb cannot store');
+}
+
+/** Walks the event without recursion (it may be deeply nested): PostgreSQL's jsonb refuses unpaired surrogates and \u0000. */
+function hasUnstorableString(value: unknown): boolean {
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (lone.test(v)) return true;
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (lone.test(k)) return true;
+        stack.push(x);
+      }
+    }
+  }
+  return false;
 }

@@ -5,9 +5,11 @@ import { AuditService } from '@tally/audit';
 import type { QualificationRequirements, TaskConsensus, TaskType } from '@tally/campaigns';
 import { inTransaction } from '@tally/database';
 import { ModuleRef } from '@nestjs/core';
-import { ClaimGate, QualityHooks, releaseRejectedSlot, WorkMoney, workSql as sql } from '@tally/work';
+import { ClaimGate, completeTaskIfDone, QualityHooks, releaseRejectedSlot, WorkMoney, workSql as sql } from '@tally/work';
 import { answersMatch, wilson } from './grading';
 import { consensusAsAnswer } from './consensus-answer';
+import { ReliabilityService } from './reliability.service';
+import { recordWebhookEvent } from '@tally/webhooks';
 import { QualityRules, rulesOf } from './rules';
 
 /** Reason shown to a worker on a failed gold (never the expected answer). */
@@ -311,11 +313,42 @@ export class QualityControlService implements QualityHooks {
       let reopened = 0;
       const tasks = [...rejected.rows, ...excluded.rows].map((r) => r.task_id).sort();
       for (const taskId of tasks) if ((await releaseRejectedSlot(em, taskId)).reopened) reopened++;
-      const data = { expiredClaims: ended.rows.length, rejected: rejected.rows.length, excluded: excluded.rows.length, tasksReopened: reopened };
+      const redecided = await this.redecide(em, campaignId, [...new Set(tasks)]);
+      const data = { expiredClaims: ended.rows.length, rejected: rejected.rows.length, excluded: excluded.rows.length, tasksReopened: reopened, tasksCompletedAgain: redecided };
       await this.log(em, campaignId, workerId, rule, 'block', reason, data);
       await this.audit.record({ actorId, action: 'quality.worker_blocked', objectType: 'campaign', objectId: campaignId, reason, data: { workerId, rule, ...data } }, em);
+      // Outbox: the requester's worker.blocked webhook, in this transaction; the worker under the campaign's pseudonym.
+      const worker = this.modules.get(ReliabilityService, { strict: false }).pseudonym(campaignId, workerId);
+      await recordWebhookEvent(em, 'worker.blocked', campaignId, { worker, rule, reason, ...data });
       return true;
     });
+  }
+
+  /**
+   * Dynamic overlap after answers were excluded: each affected task is decided again on the answers
+   * that remain (with the current skills), instead of buying a replacement for every excluded
+   * answer — an answer from a worker blocked as a spammer carried little or no evidence, so the
+   * others often still reach the target. `needed` drops to the answers in hand (never under the
+   * live claims, nor under redundancyMin), then completeTaskIfDone decides: complete again, or one
+   * more answer, or low-confidence at the maximum. Fixed-redundancy campaigns keep the plain
+   * refill. Returns how many tasks completed again. Runs in the caller's transaction.
+   */
+  private async redecide(em: EntityManager, campaignId: string, taskIds: string[]): Promise<number> {
+    if (!taskIds.length) return 0;
+    const { rows } = await sql<{ dynamic: boolean | null }>(em, `SELECT (quality_rules->>'dynamicOverlap')::boolean AS dynamic FROM campaigns WHERE id = $1`, [campaignId]);
+    if (!rows[0]?.dynamic) return 0;
+    const money = this.modules.get(WorkMoney, { strict: false });
+    let completed = 0;
+    for (const taskId of taskIds) {
+      await sql(
+        em,
+        `UPDATE tasks t SET needed = GREATEST(t.taken, t.answers_count, c.redundancy_min)
+           FROM campaigns c WHERE t.id = $1 AND c.id = t.campaign_id AND t.status = 'open'`,
+        [taskId],
+      );
+      if (await completeTaskIfDone(em, taskId, money)) completed++;
+    }
+    return completed;
   }
 
   /** Lifts a campaign block (admin). Excluded answers stay excluded; the worker may claim again. */

@@ -5,11 +5,16 @@ import { DawidSkene } from '@tally/consensus';
 import type { TaskConsensus, TaskType } from '@tally/campaigns';
 import { inTransaction } from '@tally/database';
 import { JobRegistry } from '@tally/jobs';
-import { workSql as sql } from '@tally/work';
+import { modelWorkerId, MODEL_WORKER_PREFIX, workSql as sql } from '@tally/work';
 import { consensusAsAnswer } from './consensus-answer';
-import { answersMatch } from './grading';
+import { answersMatch, wilson } from './grading';
 import { QualityControlService } from './quality-control.service';
 import { QualityRules, rulesOf } from './rules';
+
+/** Pseudo-answers per confusion row of the crowd prior in the Dawid-Skene job. */
+const PRIOR_ROW_ANSWERS = 1;
+/** z of the Dawid-Skene accuracy rule's upper bound (99%, two-sided). */
+const SKILL_RULE_Z = 2.576;
 
 /** How often the background job re-estimates campaigns with new answers. */
 export const REESTIMATE_EVERY_MS = 30_000;
@@ -26,15 +31,19 @@ interface AnswerRow {
 export interface ReestimateReport {
   campaignId: string;
   workers: number;
+  /** Models learnt as annotators (modelLabels 'annotator'). */
+  models: number;
   answers: number;
   method: string;
   collusionFlags: number;
+  /** Workers blocked or flagged by the Dawid-Skene accuracy rule in this run. */
+  skillActions: number;
 }
 
 
 /**
- * The campaign-wide re-estimation job: Dawid-Skene (gold items clamped to their gold answer,
- * smoothing 0.2 per cell) over every counted answer of a single-label campaign gives each worker a
+ * The campaign-wide re-estimation job: Dawid-Skene (gold items clamped to their gold answer, a
+ * one-pseudo-answer crowd prior per confusion row) over every counted answer of a single-label campaign gives each worker a
  * confusion matrix, accuracy and chance-corrected skill, stored in worker_skills, which dynamic
  * overlap then uses. For the other task types a worker's accuracy is their agreement with
  * consensus and gold (shrunk towards 0.7). Then the collusion check: pairs of workers whose
@@ -80,9 +89,9 @@ export class ReestimateService implements OnModuleInit {
   }
 
   async reestimateCampaign(campaignId: string): Promise<ReestimateReport> {
-    const { rows: cs } = await sql<{ task_type: TaskType; labels: string[]; quality_rules: Partial<QualityRules> }>(
+    const { rows: cs } = await sql<{ task_type: TaskType; labels: string[]; quality_rules: Partial<QualityRules>; model_labels: string; gold_pass_mark: number }>(
       this.ds.manager,
-      `SELECT task_type, labels, quality_rules FROM campaigns WHERE id = $1`,
+      `SELECT task_type, labels, quality_rules, model_labels, gold_pass_mark FROM campaigns WHERE id = $1`,
       [campaignId],
     );
     const c = cs[0];
@@ -95,9 +104,25 @@ export class ReestimateService implements OnModuleInit {
         WHERE a.campaign_id = $1 AND a.submitted_at IS NOT NULL AND a.answer IS NOT NULL`,
       [campaignId],
     );
-    const counted = all.filter((a) => !a.excluded);
+    // Models as annotators: each pre-label of a task that has counted human answers (or is gold)
+    // is one more answer from the pseudo-worker model:<name>, so Dawid-Skene learns the model's
+    // confusion matrix next to the workers'. Models stay out of the collusion check (`all`).
+    const modelRows: AnswerRow[] = [];
+    if (c.model_labels === 'annotator') {
+      const { rows: pre } = await sql<{ task_id: string; prelabel: unknown; prelabel_model: string | null; gold: unknown; is_gold: boolean; consensus: TaskConsensus | null }>(
+        this.ds.manager,
+        `SELECT t.id AS task_id, t.prelabel, t.prelabel_model, t.gold, (t.status = 'gold') AS is_gold, t.consensus FROM tasks t
+          WHERE t.campaign_id = $1 AND t.prelabel IS NOT NULL
+            AND EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.submitted_at IS NOT NULL AND a.excluded_at IS NULL)`,
+        [campaignId],
+      );
+      for (const p of pre) modelRows.push({ task_id: p.task_id, worker_id: modelWorkerId(p.prelabel_model), answer: p.prelabel, gold: p.gold, is_gold: p.is_gold, consensus: p.consensus });
+    }
+    const counted = [...all.filter((a) => !a.excluded), ...modelRows];
     type Skill = { classes: string[]; confusion: number[][]; accuracy: number; skill: number; answers: number };
     const skills = new Map<string, Skill>();
+    // What the accuracy rule judges: the same as `skills`, except for single-label (see below).
+    let judgedBySkillRule: Map<string, { accuracy: number; answers: number }> = skills;
     let method = 'agreement';
     // the best current estimate of each task's answer, the collusion check's reference
     const reference = new Map<string, unknown>();
@@ -105,9 +130,25 @@ export class ReestimateService implements OnModuleInit {
       method = 'ds';
       const gold = new Map<string, string>();
       for (const a of counted) if (a.is_gold) gold.set(a.task_id, (a.gold as { label: string }).label);
-      const fit = new DawidSkene({ classes: c.labels, gold, smoothing: 0.2, maxIterations: 200 }).fit(
-        counted.map((a) => ({ task: a.task_id, worker: a.worker_id, label: (a.answer as { label: string }).label })),
-      );
+      // The prior on each confusion row: PRIOR_ROW_ANSWERS pseudo-answers of a typical worker of
+      // this crowd (one-coin at the crowd's mean accuracy, empirical Bayes), plus a little uniform
+      // smoothing so no cell is zero. A uniform pseudo-count alone pulls every worker towards
+      // chance: 0.2 per cell made 0.9 workers look 0.86 after 45 answers, and the posteriors
+      // of dynamic overlap under-confident (more answers bought than the target needs).
+      const a0 = await this.crowdAccuracy(campaignId);
+      const K = c.labels.length;
+      const typical = c.labels.map((_, k) => c.labels.map((__, l) => (k === l ? a0 : (1 - a0) / Math.max(1, K - 1))));
+      const priorConfusions = Object.fromEntries([...new Set(counted.map((a) => a.worker_id))].map((w) => [w, typical]));
+      const long = counted.map((a) => ({ task: a.task_id, worker: a.worker_id, label: (a.answer as { label: string }).label }));
+      const fit = new DawidSkene({ classes: c.labels, gold, smoothing: 0.05, priorConfusions, priorStrength: PRIOR_ROW_ANSWERS, maxIterations: 200 }).fit(long);
+      // The accuracy rule judges a second fit without the crowd prior (uniform smoothing only): a
+      // prior centred on a decent worker lets a random answerer's own answers pull the estimated
+      // truths of the tasks they share with few others towards theirs (a simulated spammer read
+      // 0.47 after 41 answers), so for blocking, the estimate that gives no benefit of the doubt.
+      if (rules.skillAction !== 'off') {
+        const plain = new DawidSkene({ classes: c.labels, gold, smoothing: 0.2, maxIterations: 200 }).fit(long);
+        judgedBySkillRule = new Map(plain.workers.map((w, i) => [w, { accuracy: plain.workerAccuracy[i], answers: plain.workerAnswers[i] }]));
+      }
       fit.tasks.forEach((task, i) => reference.set(task, { label: fit.labels[i] }));
       fit.workers.forEach((w, i) =>
         skills.set(w, { classes: [...fit.classes], confusion: fit.workerConfusion(w)!, accuracy: fit.workerAccuracy[i], skill: fit.workerSkill[i], answers: fit.workerAnswers[i] }),
@@ -129,6 +170,17 @@ export class ReestimateService implements OnModuleInit {
     }
     await inTransaction(this.ds, async (em) => {
       for (const [w, s] of skills) {
+        if (w.startsWith(MODEL_WORKER_PREFIX)) {
+          await sql(
+            em,
+            `INSERT INTO model_skills (campaign_id, model, method, classes, confusion, accuracy, skill, answers, updated_at)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8, now())
+             ON CONFLICT (campaign_id, model) DO UPDATE SET method = EXCLUDED.method, classes = EXCLUDED.classes, confusion = EXCLUDED.confusion,
+               accuracy = EXCLUDED.accuracy, skill = EXCLUDED.skill, answers = EXCLUDED.answers, updated_at = now()`,
+            [campaignId, w.slice(MODEL_WORKER_PREFIX.length), method, JSON.stringify(s.classes), JSON.stringify(s.confusion), s.accuracy, s.skill, s.answers],
+          );
+          continue;
+        }
         await sql(
           em,
           `INSERT INTO worker_skills (campaign_id, worker_id, method, classes, confusion, accuracy, skill, answers, updated_at)
@@ -145,8 +197,67 @@ export class ReestimateService implements OnModuleInit {
         [campaignId, all.length],
       );
     });
-    const collusionFlags = await this.collusion(campaignId, c.task_type, c.labels, all, skills, rules, reference);
-    return { campaignId, workers: skills.size, answers: counted.length, method, collusionFlags };
+    const skillActions = method === 'ds' ? await this.skillRule(campaignId, judgedBySkillRule, rules, c.gold_pass_mark) : 0;
+    // A worker blocked earlier has no counted answers left, so no fresh estimate: the collusion
+    // check judges them by how often their (excluded) answers match the reference, not by the 0.7
+    // of a stranger — a spammer taken for a 0.7 worker makes an honest worker's chance agreements
+    // with them look like copying.
+    const judged = new Map<string, { accuracy: number }>(skills);
+    const tally = new Map<string, { ok: number; n: number }>();
+    for (const a of all) {
+      if (judged.has(a.worker_id)) continue;
+      const ref = a.is_gold ? a.gold : (reference.get(a.task_id) ?? consensusAsAnswer(c.task_type, a.consensus));
+      if (ref == null) continue;
+      const s = tally.get(a.worker_id) ?? { ok: 0, n: 0 };
+      s.n++;
+      if (answersMatch(c.task_type, a.answer, ref)) s.ok++;
+      tally.set(a.worker_id, s);
+    }
+    for (const [w, s] of tally) judged.set(w, { accuracy: (s.ok + 1.4) / (s.n + 2) });
+    const collusionFlags = await this.collusion(campaignId, c.task_type, c.labels, all, judged, rules, reference);
+    const models = [...skills.keys()].filter((w) => w.startsWith(MODEL_WORKER_PREFIX)).length;
+    return { campaignId, workers: skills.size - models, models, answers: counted.length - modelRows.length, method, collusionFlags, skillActions };
+  }
+
+  /**
+   * The campaign crowd's answer-weighted mean Dawid-Skene accuracy over workers not blocked, from
+   * the previous run (0.7 before there is one), clamped to [0.5, 0.9]: the centre of the prior.
+   */
+  private async crowdAccuracy(campaignId: string): Promise<number> {
+    const { rows } = await sql<{ mean: number | null }>(
+      this.ds.manager,
+      `SELECT sum(s.accuracy * s.answers) / nullif(sum(s.answers), 0) AS mean FROM worker_skills s
+        WHERE s.campaign_id = $1 AND NOT EXISTS (SELECT 1 FROM campaign_blocks b WHERE b.campaign_id = s.campaign_id AND b.worker_id = s.worker_id)`,
+      [campaignId],
+    );
+    const m = rows[0]?.mean;
+    return m === null || m === undefined ? 0.7 : Math.min(0.9, Math.max(0.5, Number(m)));
+  }
+
+  /**
+   * The Dawid-Skene accuracy rule (skillAction): a worker with at least skillMinAnswers counted
+   * answers whose DS accuracy is under the pass mark even at the Wilson 99% upper bound (the
+   * accuracy read as a rate over their answers) is blocked from the campaign or flagged. 99%, not
+   * the gold rule's 95%: the DS accuracy is itself an estimate against estimated truths, biased
+   * low for weak honest workers (simulated 0.65 workers: DS 0.39–0.58 after 20–49 answers), while
+   * random answerers and copying rings sit near chance (0.1–0.4). Models are never judged.
+   * Returns the number of workers acted on.
+   */
+  private async skillRule(campaignId: string, skills: Map<string, { accuracy: number; answers: number }>, rules: QualityRules, passMark: number): Promise<number> {
+    if (rules.skillAction === 'off') return 0;
+    let acted = 0;
+    for (const [w, s] of skills) {
+      if (w.startsWith(MODEL_WORKER_PREFIX) || s.answers < rules.skillMinAnswers) continue;
+      const upper = wilson(s.accuracy * s.answers, s.answers, SKILL_RULE_Z).high;
+      if (upper >= passMark) continue;
+      const reason = `Dawid-Skene accuracy ${s.accuracy.toFixed(2)} over ${s.answers} answers: even its 99% upper bound ${upper.toFixed(2)} is under the pass mark ${passMark}`;
+      const done =
+        rules.skillAction === 'block'
+          ? await this.control.blockFromCampaign(campaignId, w, 'ds-accuracy', reason, null)
+          : await this.control.flag(campaignId, 'ds-accuracy', [w], reason, { accuracy: s.accuracy, answers: s.answers });
+      if (done) acted++;
+    }
+    return acted;
   }
 
   /**

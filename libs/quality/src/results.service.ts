@@ -3,11 +3,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TaskConsensus, TaskType } from '@tally/campaigns';
 import { krippendorffAlpha } from '@tally/consensus';
+import { invalidField } from '@tally/common';
 import { workSql as sql } from '@tally/work';
+import { QualityErrors } from './errors';
+import { cocoAnnotations, cocoCategories, cocoImage, conllItem } from './exports';
 import { ReliabilityService } from './reliability.service';
 
-export const RESULT_FORMATS = ['json', 'jsonl', 'csv'] as const;
+/** json / jsonl / csv for every task type; coco for box campaigns, conll for span campaigns. */
+export const RESULT_FORMATS = ['json', 'jsonl', 'csv', 'coco', 'conll'] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
+/** The one task type each type-specific format fits. */
+const FORMAT_TASK_TYPE: Partial<Record<ResultFormat, TaskType>> = { coco: 'boxes', conll: 'spans' };
 
 /** One task's result, as exported. Gold (control) items are never exported. */
 export interface TaskResult {
@@ -56,6 +62,23 @@ export class ResultsService {
 
   async checkOwner(ownerId: string, campaignId: string): Promise<void> {
     await this.reliability.ownedCampaign(ownerId, campaignId);
+  }
+
+  /**
+   * Who may download a campaign's results: its owner, or an admin (any campaign). Anyone else
+   * gets a 404, as for every owner-scoped read. A format that does not fit the campaign's task
+   * type (COCO needs boxes, CoNLL spans) is a 400 naming `format`.
+   */
+  async checkExport(caller: { id: string; admin: boolean }, campaignId: string, format: ResultFormat): Promise<void> {
+    if (!caller.id) throw new Error('caller id is required');
+    const { rows } = await sql<{ task_type: TaskType }>(
+      this.ds.manager,
+      caller.admin ? `SELECT task_type FROM campaigns WHERE id = $1` : `SELECT task_type FROM campaigns WHERE id = $1 AND owner_id = $2`,
+      caller.admin ? [campaignId] : [campaignId, caller.id],
+    );
+    if (!rows.length) throw QualityErrors.campaignNotFound();
+    const needs = FORMAT_TASK_TYPE[format];
+    if (needs && rows[0].task_type !== needs) throw invalidField('format', `${format} is for ${needs} campaigns; this one is ${rows[0].task_type} (use json, jsonl or csv)`);
   }
 
   async *rows(campaignId: string, withRaw: boolean, batch = 500, from = '0'): AsyncGenerator<TaskResult> {
@@ -148,6 +171,8 @@ export class ResultsService {
 
   /** The export as text chunks in the given format. */
   async *export(campaignId: string, format: ResultFormat, withRaw: boolean): AsyncGenerator<string> {
+    if (format === 'coco') return yield* this.coco(campaignId);
+    if (format === 'conll') return yield* this.conll(campaignId);
     if (format === 'csv') yield CSV_COLUMNS.filter((c) => withRaw || c !== 'raw_answers').join(',') + '\n';
     if (format === 'json') yield '[';
     let first = true;
@@ -162,5 +187,44 @@ export class ResultsService {
       first = false;
     }
     if (format === 'json') yield first ? ']\n' : '\n]\n';
+  }
+
+  /**
+   * COCO for a box campaign, streamed: one image per completed task (id = the task's seq,
+   * `coco_url` its image URL, `tally_task_id`), the campaign's classes as categories (ids 1..K),
+   * one annotation per consensus box with bbox [x, y, w, h] in pixels and score = the task's
+   * consensus confidence. Two passes over the tasks so that memory stays one batch.
+   */
+  private async *coco(campaignId: string): AsyncGenerator<string> {
+    const { rows } = await sql<{ name: string; labels: string[] }>(this.ds.manager, `SELECT name, labels FROM campaigns WHERE id = $1`, [campaignId]);
+    const categories = cocoCategories(rows[0]?.labels ?? []);
+    const info = { description: rows[0]?.name ?? '', version: '1.0', contributor: 'Tally', date_created: new Date().toISOString(), tally_campaign_id: campaignId };
+    yield `{"info":${JSON.stringify(info)},\n"categories":${JSON.stringify(categories)},\n"images":[`;
+    let first = true;
+    for await (const r of this.rows(campaignId, false)) {
+      if (r.status !== 'complete') continue;
+      yield (first ? '\n' : ',\n') + JSON.stringify(cocoImage(r.seq, r.taskId, r.payload));
+      first = false;
+    }
+    yield '],\n"annotations":[';
+    const byName = new Map(categories.map((c) => [c.name, c.id]));
+    let id = 0;
+    first = true;
+    for await (const r of this.rows(campaignId, false)) {
+      if (r.status !== 'complete') continue;
+      for (const a of cocoAnnotations(r.seq, r.label, r.confidence, r.lowConfidence, byName, () => ++id)) {
+        yield (first ? '\n' : ',\n') + JSON.stringify(a);
+        first = false;
+      }
+    }
+    yield ']}\n';
+  }
+
+  /** CoNLL for a span campaign: each completed task's text, one token per line with its BIO tag. */
+  private async *conll(campaignId: string): AsyncGenerator<string> {
+    for await (const r of this.rows(campaignId, false)) {
+      if (r.status !== 'complete') continue;
+      yield conllItem(r.taskId, String(r.payload.text ?? ''), r.label);
+    }
   }
 }

@@ -42,6 +42,16 @@ export interface QualityRules {
   collusionMargin: number;
   /** Shared tasks a pair needs before the collusion check looks at it (default 8). */
   collusionMinShared: number;
+  /**
+   * Single-label campaigns: after the campaign-wide Dawid-Skene job, a worker whose estimated
+   * accuracy is under the pass mark beyond reasonable doubt (the Wilson 99% upper bound, counting
+   * their answers as the sample) after skillMinAnswers answers → this (default off). It judges
+   * every answer, not only gold (which is a fraction of them), so it catches random answerers and
+   * copying rings sooner; gold clamps the estimate so a majority of spammers cannot pass as right.
+   */
+  skillAction: RuleAction;
+  /** Answers (real and gold) a worker needs before the Dawid-Skene accuracy rule judges them (default 20). */
+  skillMinAnswers: number;
 }
 
 export const DEFAULT_RULES: QualityRules = {
@@ -58,6 +68,8 @@ export const DEFAULT_RULES: QualityRules = {
   dailyCap: null,
   collusionMargin: 0.3,
   collusionMinShared: 8,
+  skillAction: 'off',
+  skillMinAnswers: 20,
 };
 
 const ACTIONS: RuleAction[] = ['flag', 'block', 'off'];
@@ -112,5 +124,7 @@ export function mergeRules(current: Partial<QualityRules> | null | undefined, pa
   }
   frac('collusionMargin');
   int('collusionMinShared', 2, 100_000);
+  action('skillAction');
+  int('skillMinAnswers', 5, 100_000);
   return out as unknown as QualityRules;
 }

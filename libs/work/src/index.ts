@@ -3,7 +3,7 @@ export { AssignmentEntity, ASSIGNMENT_STATUSES } from './entities/assignment.ent
 export type { AssignmentStatus } from './entities/assignment.entity';
 export { WorkErrors } from './work.errors';
 export { ClaimTaskUseCase } from './use-cases/claim-task.use-case';
-export type { ClaimTaskInput, ClaimedTask } from './use-cases/claim-task.use-case';
+export type { ClaimTaskInput, ClaimedTask, ModelSuggestion } from './use-cases/claim-task.use-case';
 export { SubmitAnswerUseCase } from './use-cases/submit-answer.use-case';
 export type { SubmitAnswerInput, SubmitResult } from './use-cases/submit-answer.use-case';
 export { ReturnTaskUseCase } from './use-cases/return-task.use-case';
@@ -26,7 +26,7 @@ export { completeTaskIfDone, releaseRejectedSlot } from './use-cases/complete-ta
 export { taskConsensus, singleLabelVote, multiLabelVote, exactMatchVote, canonicalJson } from './consensus/task-consensus';
 export { decideTask } from './consensus/task-decision';
 export type { WorkerAnswer, WorkerSkill, OverlapSettings, TaskOutcome, TaskDecision, TaskDecisionConsensus } from './consensus/task-decision';
-export { loadWorkerSkills } from './use-cases/complete-task';
+export { loadWorkerSkills, loadModelSkills, modelWorkerId, MODEL_WORKER_PREFIX } from './use-cases/complete-task';
 export { QUALITY_HOOKS } from './quality-hooks';
 export type { QualityHooks, ClaimGate } from './quality-hooks';
 export { sql as workSql } from './sql';

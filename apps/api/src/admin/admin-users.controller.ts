@@ -1,21 +1,22 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { AuditService } from '@tally/audit';
-import { MAX_PAGE_SIZE } from '@tally/common';
+import { MAX_PAGE_OFFSET, MAX_PAGE_SIZE } from '@tally/common';
 import { UsersService } from '@tally/users';
 import { toUserDto, UserDto } from '../auth/auth.dto';
+import { ParseIdPipe } from '../common/validation';
 
 export class PageQuery {
   @ApiPropertyOptional({ maximum: MAX_PAGE_SIZE, default: 50 })
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @ApiPropertyOptional({ default: 0, maximum: MAX_PAGE_OFFSET })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(MAX_PAGE_OFFSET)
   offset?: number;
 }
 
@@ -66,19 +67,19 @@ export class AdminUsersController {
 
   @Get('users/:id')
   @ApiOkResponse({ type: UserDto })
-  async get(@Param('id', ParseUUIDPipe) id: string): Promise<UserDto> {
+  async get(@Param('id', ParseIdPipe) id: string): Promise<UserDto> {
     return toUserDto(await this.users.get(id));
   }
 
   @Post('users/:id/block')
   @HttpCode(200)
-  async block(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: BlockDto): Promise<UserDto> {
+  async block(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: BlockDto): Promise<UserDto> {
     return toUserDto(await this.users.block(me.id, id, dto.reason));
   }
 
   @Post('users/:id/unblock')
   @HttpCode(200)
-  async unblock(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UnblockDto): Promise<UserDto> {
+  async unblock(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: UnblockDto): Promise<UserDto> {
     return toUserDto(await this.users.unblock(me.id, id, dto.reason));
   }
 

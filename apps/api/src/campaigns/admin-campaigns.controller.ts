@@ -1,10 +1,11 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@tally/auth';
 import { CampaignsService } from '@tally/campaigns';
 import { AdminCampaignQuery } from './campaign.dto';
 import { AdminCampaignDetailDto, AdminCampaignPageDto } from './campaign-response.dto';
 import { toAdminCampaignDetailDto, toAdminCampaignDto } from './campaign.mapper';
+import { ParseIdPipe } from '../common/validation';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -22,7 +23,7 @@ export class AdminCampaignsController {
 
   @Get(':id')
   @ApiOkResponse({ type: AdminCampaignDetailDto })
-  async get(@Param('id', ParseUUIDPipe) id: string): Promise<AdminCampaignDetailDto> {
+  async get(@Param('id', ParseIdPipe) id: string): Promise<AdminCampaignDetailDto> {
     const { progress, ...c } = await this.campaigns.inspect(id);
     return toAdminCampaignDetailDto(c, progress);
   }

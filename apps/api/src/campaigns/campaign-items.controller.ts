@@ -1,4 +1,4 @@
-import { Controller, Get, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
@@ -8,6 +8,7 @@ import { ImageLinks } from '../media/image-proxy';
 import { ImportQuery, TaskListQuery } from './campaign.dto';
 import { ImportPageDto, ImportReportDto, TaskPageDto } from './campaign-response.dto';
 import { toImportInput, toImportReportDto, toStoredImportDto, toTaskDto } from './campaign.mapper';
+import { ParseIdPipe } from '../common/validation';
 
 @ApiTags('campaigns')
 @ApiBearerAuth()
@@ -36,20 +37,20 @@ export class CampaignItemsController {
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
   @ApiCreatedResponse({ type: ImportReportDto })
   @ApiUnprocessableEntityResponse({ description: 'IMPORT_REJECTED (strict, with `report`), IMPORT_FILE_MALFORMED, IMPORT_TOO_LARGE, INSUFFICIENT_FUNDS' })
-  async import(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: ImportQuery, @Req() req: Request): Promise<ImportReportDto> {
+  async import(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: ImportQuery, @Req() req: Request): Promise<ImportReportDto> {
     return toImportReportDto(await this.importItems.execute(toImportInput(me, id, q, req)));
   }
 
   @Get('imports')
   @ApiOkResponse({ type: ImportPageDto, description: 'import reports, newest first' })
-  async imports(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: PageQuery): Promise<ImportPageDto> {
+  async imports(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: PageQuery): Promise<ImportPageDto> {
     const page = await this.items.listImports(me.id, id, q);
     return { ...page, items: page.items.map(toStoredImportDto) };
   }
 
   @Get('tasks')
   @ApiOkResponse({ type: TaskPageDto, description: 'the campaign’s items in import order, with gold, pre-labels and consensus' })
-  async tasks(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: TaskListQuery): Promise<TaskPageDto> {
+  async tasks(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: TaskListQuery): Promise<TaskPageDto> {
     const page = await this.items.listTasks(me.id, id, q);
     return { ...page, items: page.items.map((t) => ({ ...toTaskDto(t), imageSrc: this.images.src(t.payload) })) };
   }

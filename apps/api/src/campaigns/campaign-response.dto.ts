@@ -22,6 +22,7 @@ export class CampaignDto {
   @ApiProperty() goldPassMark: number;
   @ApiProperty({ type: QualificationDto }) qualification: QualificationDto;
   @ApiProperty({ enum: AGGREGATION_METHODS }) aggregationMethod: string;
+  @ApiProperty({ enum: ['off', 'suggest', 'annotator'], description: 'what model pre-labels are used for' }) modelLabels: string;
   @ApiProperty({ enum: CAMPAIGN_STATUSES }) status: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) publishedAt: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) completedAt: string | null;
@@ -70,6 +71,8 @@ export class TaskDto {
   @ApiPropertyOptional({ description: 'same-origin link that serves payload.imageUrl through Tally (GET /api/images/...)' }) imageSrc?: string;
   @ApiPropertyOptional({ nullable: true, description: 'hidden gold answer (owner only)' }) gold: unknown;
   @ApiPropertyOptional({ nullable: true, description: 'model pre-label' }) prelabel: unknown;
+  @ApiPropertyOptional({ nullable: true, description: 'the model that gave the pre-label' }) prelabelModel: string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'the model\'s confidence in its pre-label (0..1)' }) prelabelConfidence: number | null;
   @ApiProperty({ description: 'answers the task needs now' }) needed: number;
   @ApiProperty({ description: 'live + submitted/approved assignments' }) taken: number;
   @ApiProperty() answersCount: number;

@@ -20,8 +20,8 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { AGGREGATION_METHODS, CAMPAIGN_STATUSES, IMPORT_FORMATS, LIMITS, TASK_TYPES } from '@tally/campaigns';
-import type { AggregationMethod, CampaignStatus, TaskType } from '@tally/campaigns';
+import { AGGREGATION_METHODS, CAMPAIGN_STATUSES, IMPORT_FORMATS, LIMITS, MODEL_LABEL_MODES, TASK_TYPES } from '@tally/campaigns';
+import type { AggregationMethod, CampaignStatus, ModelLabelMode, TaskType } from '@tally/campaigns';
 import { PageQuery } from '../admin/admin-users.controller';
 
 const toLower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value);
@@ -134,6 +134,14 @@ export class CreateCampaignDto {
   @ApiPropertyOptional({ enum: AGGREGATION_METHODS, default: 'mv' })
   @IsOptional() @IsIn(AGGREGATION_METHODS)
   aggregationMethod?: AggregationMethod;
+
+  @ApiPropertyOptional({
+    enum: MODEL_LABEL_MODES,
+    default: 'off',
+    description: 'items\' model pre-labels: off = unused; suggest = shown to the worker in the claim; annotator = the model is one more annotator in consensus (never paid, never a human answer)',
+  })
+  @IsOptional() @IsIn(MODEL_LABEL_MODES, { message: `modelLabels must be one of: ${MODEL_LABEL_MODES.join(', ')}` })
+  modelLabels?: ModelLabelMode;
 }
 
 /** Any subset of the fields; only while the campaign is a draft. `deadline: null` removes it. */

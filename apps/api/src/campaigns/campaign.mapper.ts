@@ -58,6 +58,7 @@ export function toCampaignPatch(dto: UpdateCampaignDto): CampaignPatch {
     goldPassMark: given(dto.goldPassMark),
     qualification: dto.qualification ? toQualification(dto.qualification) : undefined,
     aggregationMethod: given(dto.aggregationMethod),
+    modelLabels: given(dto.modelLabels),
   };
 }
 
@@ -98,6 +99,8 @@ export function toTaskDto(t: TaskEntity): TaskDto {
     payload: t.payload,
     gold: t.gold ?? null,
     prelabel: t.prelabel ?? null,
+    prelabelModel: t.prelabelModel ?? null,
+    prelabelConfidence: t.prelabelConfidence ?? null,
     needed: t.needed,
     taken: t.taken,
     answersCount: t.answersCount,

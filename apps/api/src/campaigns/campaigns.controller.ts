@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { CampaignsService } from '@tally/campaigns';
@@ -6,6 +6,7 @@ import { CancelCampaignUseCase } from '@tally/work';
 import { CampaignListQuery, CreateCampaignDto, UpdateCampaignDto } from './campaign.dto';
 import { CampaignDto, CampaignPageDto, CampaignProgressDto } from './campaign-response.dto';
 import { toCampaignDto, toCampaignPatch, toListFilter, toNewCampaign, toProgressDto } from './campaign.mapper';
+import { ParseIdPipe } from '../common/validation';
 
 /**
  * A requester's own campaigns. Someone else's campaign is a 404 (ids are not confirmed to
@@ -37,20 +38,20 @@ export class CampaignsController {
 
   @Get(':id')
   @ApiOkResponse({ type: CampaignDto })
-  async get(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignDto> {
+  async get(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<CampaignDto> {
     return toCampaignDto(await this.campaigns.findOwned(me.id, id));
   }
 
   @Patch(':id')
   @ApiOkResponse({ type: CampaignDto })
   @ApiConflictResponse({ description: 'CAMPAIGN_STATUS_CONFLICT: only a draft can be edited; CAMPAIGN_HAS_ITEMS' })
-  async update(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateCampaignDto): Promise<CampaignDto> {
+  async update(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: UpdateCampaignDto): Promise<CampaignDto> {
     return toCampaignDto(await this.campaigns.update(me.id, id, toCampaignPatch(dto)));
   }
 
   @Get(':id/progress')
   @ApiOkResponse({ type: CampaignProgressDto })
-  async progress(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignProgressDto> {
+  async progress(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<CampaignProgressDto> {
     return toProgressDto(await this.campaigns.progressOwned(me.id, id));
   }
 
@@ -63,7 +64,7 @@ export class CampaignsController {
       "from the requester's cash into the campaign's escrow in the same transaction: 422 INSUFFICIENT_FUNDS naming the shortfall, and nothing changes.",
   })
   @ApiConflictResponse({ description: 'CAMPAIGN_STATUS_CONFLICT, naming the current status' })
-  async publish(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignDto> {
+  async publish(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<CampaignDto> {
     return toCampaignDto(await this.campaigns.transition(me.id, id, 'publish'));
   }
 
@@ -71,7 +72,7 @@ export class CampaignsController {
   @HttpCode(200)
   @ApiOkResponse({ type: CampaignDto, description: 'published → paused: no new claims' })
   @ApiConflictResponse({ description: 'CAMPAIGN_STATUS_CONFLICT' })
-  async pause(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignDto> {
+  async pause(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<CampaignDto> {
     return toCampaignDto(await this.campaigns.transition(me.id, id, 'pause'));
   }
 
@@ -79,7 +80,7 @@ export class CampaignsController {
   @HttpCode(200)
   @ApiOkResponse({ type: CampaignDto, description: 'paused → published' })
   @ApiConflictResponse({ description: 'CAMPAIGN_STATUS_CONFLICT' })
-  async resume(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignDto> {
+  async resume(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<CampaignDto> {
     return toCampaignDto(await this.campaigns.transition(me.id, id, 'resume'));
   }
 
@@ -90,7 +91,7 @@ export class CampaignsController {
     description: 'draft / published / paused → cancelled (final). Live claims are released and the escrow returns to cash, except one slot per answer awaiting review.',
   })
   @ApiConflictResponse({ description: 'CAMPAIGN_STATUS_CONFLICT' })
-  async cancel(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignDto> {
+  async cancel(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<CampaignDto> {
     return toCampaignDto(await this.cancelCampaign.execute(me.id, id));
   }
 }

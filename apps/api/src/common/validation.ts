@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, Injectable, ParseUUIDPipe, ValidationError, ValidationPipe } from '@nestjs/common';
 import { DomainError, FieldProblem } from '@tally/common';
 
 /** Flattens nested class-validator errors into `field.path: problem` entries. */
@@ -25,4 +25,20 @@ export function validationPipe(): ValidationPipe {
       return new DomainError('VALIDATION_FAILED', 'invalid', fields.map((f) => `${f.field}: ${f.problem}`).join('; '), { fields });
     },
   });
+}
+
+/**
+ * ParseUUIDPipe whose 400 names the parameter (`id: must be a UUID`) in the VALIDATION_FAILED
+ * shape of every other validation error; Nest's own says only "Validation failed (uuid is expected)".
+ */
+@Injectable()
+export class ParseIdPipe extends ParseUUIDPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<string> {
+    try {
+      return String(await super.transform(value, metadata));
+    } catch {
+      const field = metadata.data ?? 'id';
+      throw new DomainError('VALIDATION_FAILED', 'invalid', `${field}: must be a UUID`, { fields: [{ field, problem: 'must be a UUID' }] });
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { CampaignsService } from '@tally/campaigns';
@@ -6,6 +6,7 @@ import { TALLY_CONFIG, TallyConfig } from '@tally/config';
 import { PayoutsService } from '@tally/payments';
 import { UsersService } from '@tally/users';
 import { AgreementAudit, CampaignInsights, CampaignInsightsService, WorkerQuality } from './campaign-insights.service';
+import { ParseIdPipe } from '../common/validation';
 
 export class PaymentOptionsDto {
   @ApiProperty({ description: 'true when STRIPE_SECRET_KEY is set: card top-ups (Checkout) and payouts (Connect) work' }) stripe: boolean;
@@ -32,7 +33,7 @@ export class CampaignInsightsController {
 
   @Get(':id/insights')
   @ApiOkResponse({ description: 'timeline (answers, completions, spend, agreement per hour or day), a pseudonymous worker table, label counts' })
-  async get(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<CampaignInsights> {
+  async get(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<CampaignInsights> {
     return this.insights.insights(await this.campaigns.findOwned(me.id, id));
   }
 }
@@ -50,7 +51,7 @@ export class AdminAgreementController {
 
   @Get(':id/agreement-audit')
   @ApiOkResponse({ description: "Krippendorff's alpha, Fleiss' kappa, percent agreement, the coincidence (confusion) matrix, the answer-vs-consensus matrix, the least agreed tasks" })
-  async audit(@Param('id', ParseUUIDPipe) id: string): Promise<AgreementAudit> {
+  async audit(@Param('id', ParseIdPipe) id: string): Promise<AgreementAudit> {
     return this.insights.agreementAudit(await this.campaigns.get(id));
   }
 }
@@ -69,7 +70,7 @@ export class AdminWorkerQualityController {
   @Get(':id/quality')
   @ApiOkResponse({ description: 'global and per-campaign reliability, graded gold answers (right / wrong, never the gold), quality flags, the rule log and campaign blocks of one worker' })
   @ApiNotFoundResponse({ description: 'USER_NOT_FOUND' })
-  async quality(@Param('id', ParseUUIDPipe) id: string): Promise<WorkerQuality> {
+  async quality(@Param('id', ParseIdPipe) id: string): Promise<WorkerQuality> {
     await this.users.get(id);
     return this.insights.workerQuality(id);
   }

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { LedgerReportsService } from '@tally/ledger';
 import { FundingService, PayoutsService, ReconciliationService } from '@tally/payments';
 import { ManualCreditDto, PayoutsQuery, statementCsv, StatementQuery, toPayoutDto, toTransactionDto, TransactionDto } from './money.dto';
+import { ParseIdPipe } from '../common/validation';
 
 /** The admin's view of the money: manual credits, trial balance, campaign stories, payouts, reconciliation. */
 @ApiTags('admin')
@@ -33,13 +34,13 @@ export class AdminLedgerController {
   }
 
   @Get('ledger/campaigns/:id')
-  campaign(@Param('id', ParseUUIDPipe) id: string) {
+  campaign(@Param('id', ParseIdPipe) id: string) {
     return this.reports.campaignStory(id);
   }
 
   /** A user's statement: a worker's earnings and payouts, a requester's funding and spending. */
   @Get('ledger/users/:id/statement')
-  async userStatement(@Param('id', ParseUUIDPipe) id: string, @Query() q: StatementQuery, @Res({ passthrough: true }) res: Response) {
+  async userStatement(@Param('id', ParseIdPipe) id: string, @Query() q: StatementQuery, @Res({ passthrough: true }) res: Response) {
     const lines = await this.reports.statement(id, { currency: q.currency });
     if (q.format === 'csv') {
       res.setHeader('content-type', 'text/csv; charset=utf-8');

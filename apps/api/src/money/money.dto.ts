@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, IsUUID, Length, Matches, Max, Min } from 'class-validator';
-import { MAX_PAGE_SIZE } from '@tally/common';
+import { MAX_PAGE_OFFSET, MAX_PAGE_SIZE } from '@tally/common';
 import type { LedgerTransaction, StatementLine } from '@tally/ledger';
 import type { Payout } from '@tally/payments';
 
@@ -82,7 +82,7 @@ export class PayoutsQuery {
   @ApiPropertyOptional() @IsOptional() @IsUUID() userId?: string;
   @ApiPropertyOptional({ enum: ['pending', 'paid', 'failed'] }) @IsOptional() @IsIn(['pending', 'paid', 'failed']) status?: 'pending' | 'paid' | 'failed';
   @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE_SIZE) limit?: number;
-  @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+  @ApiPropertyOptional({ maximum: MAX_PAGE_OFFSET }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(MAX_PAGE_OFFSET) offset?: number;
 }
 
 export class TransactionDto {

@@ -1,8 +1,9 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentUser, Principal, Public, Roles } from '@tally/auth';
-import { MturkFramesService } from '@tally/mturk';
+import { MturkFramesService, SUBMITTED_PAGE } from '@tally/mturk';
+import { ParseIdPipe } from '../common/validation';
 
 class WorkerFrameDto {
   @ApiProperty({ enum: ['HTMLQuestion', 'ExternalQuestion'] }) kind: string;
@@ -10,14 +11,6 @@ class WorkerFrameDto {
   @ApiProperty({ description: 'the requester asked for this height in pixels (0 = let the page decide)' }) frameHeight: number;
   @ApiProperty({ description: 'where the page posts its form (turkSubmitTo + /mturk/externalSubmit)' }) submitUrl: string;
 }
-
-/** The page a requester's HTML is served in gets an opaque origin: it can never read Tally's storage or cookies. */
-const FRAME_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': 'sandbox allow-scripts allow-forms allow-popups allow-modals',
-  'x-frame-options': 'SAMEORIGIN',
-  'cache-control': 'no-store',
-};
 
 /**
  * The worker's side of MTurk HTMLQuestion / ExternalQuestion HITs: the frame to show, the HTML
@@ -32,7 +25,7 @@ export class MturkWorkerController {
   @Roles('worker')
   @ApiBearerAuth()
   @ApiOkResponse({ type: WorkerFrameDto })
-  frame(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<WorkerFrameDto> {
+  frame(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<WorkerFrameDto> {
     return this.frames.frameFor(me.id, id);
   }
 
@@ -41,7 +34,7 @@ export class MturkWorkerController {
   @ApiExcludeEndpoint()
   async page(@Param('token') token: string, @Res() res: Response): Promise<void> {
     const html = await this.frames.html(token);
-    res.set(FRAME_HEADERS).status(200).send(html);
+    res.set(this.frames.headers('question')).status(200).send(html);
   }
 
   /** MTurk templates post (or get) their form to `${turkSubmitTo}/mturk/externalSubmit`. */
@@ -52,7 +45,7 @@ export class MturkWorkerController {
   async submitPost(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     await this.frames.submit(token, formFields(new URLSearchParams(raw)));
-    res.set(FRAME_HEADERS).status(200).send(SUBMITTED);
+    res.set(this.frames.headers('submitted')).status(200).send(SUBMITTED_PAGE);
   }
 
   @Get('submit/:token/mturk/externalSubmit')
@@ -60,11 +53,9 @@ export class MturkWorkerController {
   @ApiExcludeEndpoint()
   async submitGet(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.frames.submit(token, formFields(new URLSearchParams(req.originalUrl.split('?')[1] ?? '')));
-    res.set(FRAME_HEADERS).status(200).send(SUBMITTED);
+    res.set(this.frames.headers('submitted')).status(200).send(SUBMITTED_PAGE);
   }
 }
-
-const SUBMITTED = '<!DOCTYPE html><html><body><p>Your answer was submitted. You can go on to the next task.</p></body></html>';
 
 /** Repeated fields (checkboxes) become lists, as MTurk joins them with "|" in the answer XML. */
 function formFields(p: URLSearchParams): Record<string, string | string[]> {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { MAX_PAGE_SIZE } from '@tally/common';
+import { MAX_PAGE_OFFSET, MAX_PAGE_SIZE } from '@tally/common';
 import type { AccessKeyView, NewAccessKey } from '@tally/mturk';
 
 export class CreateAccessKeyDto {
@@ -12,7 +12,7 @@ export class CreateAccessKeyDto {
 
 export class AccessKeysQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE_SIZE) limit?: number;
-  @ApiPropertyOptional({ minimum: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_PAGE_OFFSET }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(MAX_PAGE_OFFSET) offset?: number;
 }
 
 export class AccessKeyDto {

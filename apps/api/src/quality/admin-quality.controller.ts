@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { QualityAdminService, ReestimateService, ReliabilityService } from '@tally/quality';
 import { PageQuery } from '../admin/admin-users.controller';
 import { AdminFlagsQueryDto, AdminLogQueryDto, CampaignBlockDto, ReasonDto } from './quality.dto';
+import { ParseIdPipe } from '../common/validation';
 
 /** Admin: every worker's reliability, rule logs and flags of all campaigns, campaign blocks. */
 @ApiTags('admin')
@@ -23,7 +24,7 @@ export class AdminQualityController {
   }
 
   @Get('campaigns/:id/workers')
-  async campaignWorkers(@Param('id', ParseUUIDPipe) id: string) {
+  async campaignWorkers(@Param('id', ParseIdPipe) id: string) {
     return { items: await this.reliability.forAdminCampaign(id) };
   }
 
@@ -39,7 +40,7 @@ export class AdminQualityController {
 
   @Post('quality/flags/:flagId/resolve')
   @HttpCode(200)
-  async resolve(@CurrentUser() me: Principal, @Param('flagId', ParseUUIDPipe) flagId: string, @Body() dto: ReasonDto) {
+  async resolve(@CurrentUser() me: Principal, @Param('flagId', ParseIdPipe) flagId: string, @Body() dto: ReasonDto) {
     await this.admin.resolveFlag(me.id, flagId, dto.reason);
     return { resolved: true };
   }
@@ -47,13 +48,13 @@ export class AdminQualityController {
   /** Blocks a worker from one campaign: their answers are excluded and affected tasks reopened. */
   @Post('campaigns/:id/blocks')
   @HttpCode(200)
-  async block(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: CampaignBlockDto) {
+  async block(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: CampaignBlockDto) {
     return { blocked: await this.admin.block(me.id, id, dto.workerId, dto.reason) };
   }
 
   @Post('campaigns/:id/blocks/:workerId/unblock')
   @HttpCode(200)
-  async unblock(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Param('workerId', ParseUUIDPipe) workerId: string, @Body() dto: ReasonDto) {
+  async unblock(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Param('workerId', ParseIdPipe) workerId: string, @Body() dto: ReasonDto) {
     await this.admin.unblock(me.id, id, workerId, dto.reason);
     return { unblocked: true };
   }

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { QualityAdminService } from '@tally/quality';
 import { PageQuery } from '../admin/admin-users.controller';
 import { CreateQualificationDto, GrantDto } from './quality.dto';
+import { ParseIdPipe } from '../common/validation';
 
 const caller = (me: Principal) => ({ id: me.id, admin: me.roles.includes('admin') });
 
@@ -31,13 +32,13 @@ export class QualificationsController {
 
   @Post(':id/grants')
   @HttpCode(200)
-  async grant(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: GrantDto) {
+  async grant(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: GrantDto) {
     return { granted: true, ...(await this.admin.grant(caller(me), id, dto)) };
   }
 
   @Post(':id/revocations')
   @HttpCode(200)
-  async revoke(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: GrantDto) {
+  async revoke(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: GrantDto) {
     await this.admin.revoke(caller(me), id, dto);
     return { revoked: true };
   }

@@ -1,11 +1,13 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { CampaignReliability, csvCell, QualityAdminService, ReestimateService, ReliabilityService, ResultsService } from '@tally/quality';
 import { FlagsQueryDto, LogQueryDto, QualityRulesDto, ResultsQueryDto, SampleQueryDto, WorkersQueryDto } from './quality.dto';
+import { ParseIdPipe } from '../common/validation';
 
-const CONTENT_TYPES = { json: 'application/json', jsonl: 'application/x-ndjson', csv: 'text/csv' } as const;
+const CONTENT_TYPES = { json: 'application/json', jsonl: 'application/x-ndjson', csv: 'text/csv', coco: 'application/json', conll: 'text/plain' } as const;
+const EXTENSIONS = { json: 'json', jsonl: 'jsonl', csv: 'csv', coco: 'coco.json', conll: 'conll' } as const;
 
 /** A requester's quality controls on their own campaigns (anyone else's campaign is a 404). */
 @ApiTags('quality')
@@ -21,19 +23,19 @@ export class QualityController {
   ) {}
 
   @Get('quality-rules')
-  rules(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string) {
+  rules(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string) {
     return this.admin.getRules(me.id, id);
   }
 
   @Patch('quality-rules')
-  setRules(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: QualityRulesDto) {
+  setRules(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: QualityRulesDto) {
     return this.admin.setRules(me.id, id, { ...dto } as Record<string, unknown>);
   }
 
   /** The campaign's workers under stable pseudonyms: gold accuracy (Wilson), agreement, DS skill, time, approval. */
   @Get('workers')
   @ApiProduces('application/json', 'text/csv')
-  async workers(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: WorkersQueryDto, @Res({ passthrough: true }) res: Response) {
+  async workers(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: WorkersQueryDto, @Res({ passthrough: true }) res: Response) {
     const items = await this.reliability.forRequester(me.id, id);
     if (q.format !== 'csv') return { items };
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
@@ -43,46 +45,52 @@ export class QualityController {
 
   /** Campaign figures: tasks, complete, low-confidence, mean confidence, answers, Krippendorff's alpha. */
   @Get('results/summary')
-  async summary(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string) {
+  async summary(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string) {
     await this.results.checkOwner(me.id, id);
     return this.results.summary(id);
   }
 
   /** Completed tasks to review, least confident first (or random), with their answers under pseudonyms. */
   @Get('review-sample')
-  async sample(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: SampleQueryDto) {
+  async sample(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: SampleQueryDto) {
     await this.results.checkOwner(me.id, id);
     return { items: await this.results.sample(id, q.order ?? 'lowest-confidence', q.limit ?? 20) };
   }
 
   @Get('rule-log')
-  ruleLog(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: LogQueryDto) {
+  ruleLog(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: LogQueryDto) {
     return this.admin.ruleLog({ id: me.id, admin: false }, { campaignId: id, limit: q.limit, offset: q.offset });
   }
 
   @Get('flags')
-  flags(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: FlagsQueryDto) {
+  flags(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: FlagsQueryDto) {
     return this.admin.flags({ id: me.id, admin: false }, { campaignId: id, open: q.open, limit: q.limit, offset: q.offset });
   }
 
   /** Runs the campaign-wide Dawid-Skene re-estimation and the collusion check now. */
   @Post('quality/reestimate')
   @HttpCode(200)
-  async reestimateNow(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string) {
+  async reestimateNow(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string) {
     await this.reliability.ownedCampaign(me.id, id);
     return this.reestimate.reestimateCampaign(id);
   }
 
-  /** Per task: label, posterior, confidence, agreement, low-confidence flag, answer count. Streamed; never gold. */
+  /**
+   * Per task: label, posterior, confidence, agreement, low-confidence flag, answer count. Streamed; never gold.
+   * `format=coco` (box campaigns: images, categories, annotations with bbox [x,y,w,h] and score) and
+   * `format=conll` (span campaigns: token TAB BIO-tag per line, a blank line between items) cover
+   * completed tasks. The owner, or an admin.
+   */
   @Get('results')
-  @ApiProduces('application/x-ndjson', 'application/json', 'text/csv')
+  @Roles('requester', 'admin')
+  @ApiProduces('application/x-ndjson', 'application/json', 'text/csv', 'text/plain')
   @ApiOkResponse({ description: 'the results, streamed in the chosen format' })
-  async export(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Query() q: ResultsQueryDto, @Res() res: Response): Promise<void> {
-    await this.results.checkOwner(me.id, id);
+  async export(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Query() q: ResultsQueryDto, @Res() res: Response): Promise<void> {
     const format = q.format ?? 'jsonl';
+    await this.results.checkExport({ id: me.id, admin: me.roles.includes('admin') }, id, format);
     res.status(200);
     res.setHeader('Content-Type', `${CONTENT_TYPES[format]}; charset=utf-8`);
-    res.setHeader('Content-Disposition', `attachment; filename="results-${id}.${format}"`);
+    res.setHeader('Content-Disposition', `attachment; filename="results-${id}.${EXTENSIONS[format]}"`);
     try {
       for await (const chunk of this.results.export(id, format, !!q.raw)) {
         if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));

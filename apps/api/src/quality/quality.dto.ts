@@ -60,6 +60,14 @@ export class QualityRulesDto {
   @ApiPropertyOptional()
   @IsOptional() @IsInt() @Min(2) @Max(100_000)
   collusionMinShared?: number;
+
+  @ApiPropertyOptional({ enum: ACTIONS, description: 'single-label: a worker whose Dawid-Skene accuracy (99% upper bound over their answers) is under the pass mark → this (default off)' })
+  @IsOptional() @IsIn(ACTIONS)
+  skillAction?: 'flag' | 'block' | 'off';
+
+  @ApiPropertyOptional({ description: 'answers a worker needs before the Dawid-Skene accuracy rule judges them (default 20)' })
+  @IsOptional() @IsInt() @Min(5) @Max(100_000)
+  skillMinAnswers?: number;
 }
 
 export class ResultsQueryDto {

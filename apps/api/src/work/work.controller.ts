@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Principal, Roles } from '@tally/auth';
 import { claimsTotal, submissionsTotal } from '@tally/metrics';
@@ -22,6 +22,7 @@ import {
   WorkerAssignmentDetailDto,
   WorkerAssignmentDto,
 } from './work.dto';
+import { ParseIdPipe } from '../common/validation';
 
 /** The worker's side of the marketplace: find work, claim, answer, return, look back. */
 @ApiTags('work')
@@ -48,7 +49,7 @@ export class WorkController {
   @HttpCode(200)
   @ApiOkResponse({ type: ClaimDto })
   @ApiConflictResponse({ description: 'NO_TASK_AVAILABLE (nothing left for you now) or CAMPAIGN_NOT_OPEN' })
-  async claim(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<ClaimDto> {
+  async claim(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<ClaimDto> {
     try {
       const claimed = await this.claimTask.execute({ workerId: me.id, campaignId: id });
       claimsTotal.inc({ outcome: claimed.resumed ? 'resumed' : 'claimed' });
@@ -62,7 +63,7 @@ export class WorkController {
   @Post('assignments/:id/submit')
   @HttpCode(200)
   @ApiOkResponse({ type: WorkerAssignmentDto, description: 'the stored assignment; a retried submit returns the same body' })
-  async submit(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string, @Body() dto: SubmitAnswerDto): Promise<WorkerAssignmentDto> {
+  async submit(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string, @Body() dto: SubmitAnswerDto): Promise<WorkerAssignmentDto> {
     const { assignment, stored } = await this.submitAnswer.execute({ workerId: me.id, assignmentId: id, answer: dto.answer, durationMs: dto.durationMs }).catch((err) => {
       submissionsTotal.inc({ outcome: 'refused' });
       throw err;
@@ -74,7 +75,7 @@ export class WorkController {
   @Post('assignments/:id/return')
   @HttpCode(200)
   @ApiOkResponse({ type: WorkerAssignmentDto })
-  async giveBack(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<WorkerAssignmentDto> {
+  async giveBack(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<WorkerAssignmentDto> {
     return toWorkerAssignmentDto(await this.returnTask.execute({ workerId: me.id, assignmentId: id }));
   }
 
@@ -86,7 +87,7 @@ export class WorkController {
 
   @Get('assignments/:id')
   @ApiOkResponse({ type: WorkerAssignmentDetailDto })
-  async get(@CurrentUser() me: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<WorkerAssignmentDetailDto> {
+  async get(@CurrentUser() me: Principal, @Param('id', ParseIdPipe) id: string): Promise<WorkerAssignmentDetailDto> {
     const detail = await this.myAssignments.get(me.id, id);
     return { ...toWorkerAssignmentDetailDto(detail), imageSrc: this.images.src(detail.payload) };
   }

@@ -45,6 +45,13 @@ export class OpenCampaignDto {
   estimatedSeconds: number | null;
 }
 
+/** A model's pre-label offered to the worker (campaign modelLabels = suggest). */
+export class ModelSuggestionDto {
+  @ApiProperty({ description: 'the model\'s answer, in the task type\'s answer shape' }) answer: unknown;
+  @ApiProperty({ nullable: true, type: String }) model: string | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'the model\'s own confidence, 0..1' }) confidence: number | null;
+}
+
 export class ClaimDto {
   @ApiProperty() assignmentId: string;
   @ApiProperty() taskId: string;
@@ -56,6 +63,7 @@ export class ClaimDto {
   @ApiProperty() leaseExpiresAt: string;
   @ApiProperty({ description: 'true when this is the live claim the worker already held on the campaign' }) resumed: boolean;
   @ApiPropertyOptional({ description: 'same-origin link that serves payload.imageUrl through Tally (GET /api/images/...)' }) imageSrc?: string;
+  @ApiPropertyOptional({ type: ModelSuggestionDto, description: 'a model\'s pre-label, when the campaign shows them as suggestions' }) suggestion?: ModelSuggestionDto;
 }
 
 /** A worker's view of their own assignment: their answer and its review, nobody else's. */
@@ -114,6 +122,7 @@ export function toClaimDto(c: ClaimedTask): ClaimDto {
     instructions: c.instructions,
     leaseExpiresAt: iso(c.leaseExpiresAt)!,
     resumed: c.resumed,
+    ...(c.suggestion ? { suggestion: { answer: c.suggestion.answer, model: c.suggestion.model, confidence: c.suggestion.confidence } } : {}),
   };
 }
 

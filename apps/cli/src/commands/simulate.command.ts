@@ -8,7 +8,7 @@
  *
  *   npm run tally -- simulate --admin-email a@x --admin-password '...' [--url http://localhost:3000]
  *       [--tasks 120] [--gold 40] [--seed 1] [--gold-rate 0.3] [--min 2] [--max 7] [--target 0.95]
- *       [--fixed 5] [--scale-ms 150]
+ *       [--fixed 5] [--scale-ms 150] [--modes dynamic,fixed] [--skill-rule block|flag|off] [--min-gold 4]
  */
 import { randomUUID } from 'node:crypto';
 import { seededRandom } from '@tally/common';
@@ -33,6 +33,12 @@ interface Options {
   target: number;
   fixed: number;
   scaleMs: number;
+  /** Which campaigns to run: both (default), or only one of them. */
+  modes: ('dynamic' | 'fixed')[];
+  /** The Dawid-Skene accuracy rule on the dynamic campaign (skillAction). */
+  skillRule: 'block' | 'flag' | 'off';
+  /** Gold answers before the gold pass-mark rule judges a worker (minGoldAnswers). */
+  minGold: number;
 }
 
 const LABELS = ['a', 'b', 'c', 'd'];
@@ -65,7 +71,21 @@ function parse(args: string[]): Options {
     target: num('target', 0.95),
     fixed: num('fixed', 5),
     scaleMs: num('scale-ms', 150),
+    modes: modesOf(get('modes', 'dynamic,fixed')),
+    skillRule: ruleOf(get('skill-rule', 'block')),
+    minGold: num('min-gold', 4),
   };
+}
+
+function modesOf(v: string): ('dynamic' | 'fixed')[] {
+  const modes = v.split(',').map((m) => m.trim());
+  if (!modes.length || modes.some((m) => m !== 'dynamic' && m !== 'fixed')) throw new Error('--modes must be dynamic, fixed or dynamic,fixed');
+  return modes as ('dynamic' | 'fixed')[];
+}
+
+function ruleOf(v: string): 'block' | 'flag' | 'off' {
+  if (v !== 'block' && v !== 'flag' && v !== 'off') throw new Error('--skill-rule must be block, flag or off');
+  return v;
 }
 
 class Api {
@@ -147,7 +167,7 @@ async function runCampaign(api: Api, admin: string, o: Options, mode: 'dynamic' 
     await api.ok('PATCH', `/campaigns/${id}/quality-rules`, requester.token, {
       dynamicOverlap: true,
       goldMaxExposures: 20,
-      minGoldAnswers: 4,
+      minGoldAnswers: o.minGold,
       goldAction: 'block',
       goldStatistic: 'upper-bound',
       fastAction: 'block',
@@ -155,6 +175,8 @@ async function runCampaign(api: Api, admin: string, o: Options, mode: 'dynamic' 
       fastMinCount: 3,
       fastMinSample: 20,
       collusionMinShared: 6,
+      skillAction: o.skillRule,
+      skillMinAnswers: 20,
     });
   }
   await api.ok('POST', `/campaigns/${id}/publish`, requester.token);
@@ -265,9 +287,10 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const login = await api.ok('POST', '/auth/login', undefined, { email: o.adminEmail, password: o.adminPassword });
   const admin = login.accessToken as string;
   console.log(`simulating ${o.tasks} tasks (+${o.gold} gold) with 18 workers: 8 good (0.9), 4 noisy (0.65), 2 spammers, 2 bots, a copying ring of 2`);
-  const dyn = await runCampaign(api, admin, o, 'dynamic');
-  const fixed = await runCampaign(api, admin, o, 'fixed');
-  console.table([dyn, fixed]);
+  const dyn = o.modes.includes('dynamic') ? await runCampaign(api, admin, o, 'dynamic') : null;
+  const fixed = o.modes.includes('fixed') ? await runCampaign(api, admin, o, 'fixed') : null;
+  console.table([dyn, fixed].filter(Boolean));
+  if (!dyn || !fixed) return 0;
   const cost = dyn.answersPaid / Math.max(1, fixed.answersPaid);
   const costWithGold = (dyn.answersPaid + dyn.goldPaid) / Math.max(1, fixed.answersPaid);
   console.log(

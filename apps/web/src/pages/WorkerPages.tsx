@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
 import { api, ApiError, describeError, itemsOf, money } from '../api';
 import { Card, ErrorNote, fmtDate, Notice, StatusBadge, summarize, useLoad } from '../ui';
+import { framedKind, MturkFrame } from '../widgets/MturkFrame';
 import { TaskWidget } from '../widgets/TaskWidget';
 import { Answer, emptyAnswer, isComplete, Payload, TaskType, TASK_TYPES } from '../widgets/types';
 import { isTyping } from '../widgets/keys';
@@ -156,6 +157,8 @@ export function TaskPage() {
   const started = useRef(Date.now());
   const remaining = useCountdown(claim?.leaseExpiresAt);
   const expired = remaining === 0 && phase === 'ready';
+  // MTurk HTMLQuestion / ExternalQuestion: the page in the frame submits itself (to externalSubmit).
+  const framed = claim ? framedKind(claim.payload) : null;
 
   const claimNext = useCallback(async () => {
     setPhase('loading');
@@ -183,8 +186,14 @@ export function TaskPage() {
     void claimNext();
   }, [claimNext]);
 
+  const framedSubmitted = async () => {
+    setDone((d) => d + 1);
+    setFlash('Submitted. Next task…');
+    await claimNext();
+  };
+
   const submit = async () => {
-    if (!claim || phase !== 'ready') return;
+    if (!claim || phase !== 'ready' || framed) return;
     if (!isComplete(claim.taskType, answer)) {
       setFlash(claim.taskType === 'single-label' ? 'Choose a label first.' : 'Write an answer first.');
       return;
@@ -240,7 +249,14 @@ export function TaskPage() {
           <button type="button" className="secondary" onClick={skip} disabled={!claim || busy}>
             Skip <kbd aria-hidden="true">S</kbd>
           </button>
-          <button type="button" className="primary" onClick={submit} disabled={!claim || busy || expired} data-testid="submit">
+          <button
+            type="button"
+            className="primary"
+            onClick={submit}
+            disabled={!claim || busy || expired || !!framed}
+            title={framed ? 'Submit with the button inside the task page' : undefined}
+            data-testid="submit"
+          >
             {phase === 'submitting' ? 'Submitting…' : 'Submit'} <kbd aria-hidden="true">⏎</kbd>
           </button>
         </div>
@@ -279,7 +295,11 @@ export function TaskPage() {
           )}
           {claim && phase !== 'empty' && (
             <div className={`task-widget ${busy ? 'dim' : ''}`} key={claim.assignmentId} data-assignment={claim.assignmentId}>
-              <TaskWidget taskType={claim.taskType} labels={claim.labels} payload={claim.imageSrc ? { ...claim.payload, imageUrl: claim.imageSrc } : claim.payload} value={answer} onChange={setAnswer} onSubmit={submit} keys={phase === 'ready'} />
+              {framed ? (
+                <MturkFrame assignmentId={claim.assignmentId} title={`Task page: ${campaign?.name ?? 'MTurk HIT'}`} onSubmitted={() => void framedSubmitted()} />
+              ) : (
+                <TaskWidget taskType={claim.taskType} labels={claim.labels} payload={claim.imageSrc ? { ...claim.payload, imageUrl: claim.imageSrc } : claim.payload} value={answer} onChange={setAnswer} onSubmit={submit} keys={phase === 'ready'} />
+              )}
             </div>
           )}
           {!claim && phase === 'loading' && <p className="muted">Fetching a task…</p>}

@@ -80,6 +80,10 @@ export class CampaignEntity {
   @Column('text', { name: 'aggregation_method', default: 'mv' })
   aggregationMethod: string;
 
+  /** off | suggest | annotator: see MODEL_LABEL_MODES. */
+  @Column('text', { name: 'model_labels', default: 'off' })
+  modelLabels: 'off' | 'suggest' | 'annotator';
+
   @Column('text', { default: 'draft' })
   status: CampaignStatus;
 

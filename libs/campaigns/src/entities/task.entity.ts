@@ -44,6 +44,14 @@ export class TaskEntity {
   @Column('jsonb', { nullable: true })
   prelabel: unknown;
 
+  /** Which model gave the pre-label (optional; 'model' when not named). */
+  @Column('text', { name: 'prelabel_model', nullable: true })
+  prelabelModel: string | null;
+
+  /** The model's own confidence in its pre-label, 0..1 (optional). */
+  @Column('double precision', { name: 'prelabel_confidence', nullable: true })
+  prelabelConfidence: number | null;
+
   @Column('integer')
   needed: number;
 

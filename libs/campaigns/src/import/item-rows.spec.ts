@@ -19,7 +19,28 @@ describe('canonical content hash', () => {
 describe('toImportItem', () => {
   it('accepts the wrapped shape with gold and pre-label', () => {
     const r = toImportItem(single, row({ payload: { text: 'hi' }, gold: { label: 'pos' }, prelabel: { label: 'neg' } }));
-    expect(r).toEqual({ ok: true, item: { payload: { text: 'hi' }, gold: { label: 'pos' }, prelabel: { label: 'neg' }, hash: contentHash({ text: 'hi' }) } });
+    expect(r).toEqual({ ok: true, item: { payload: { text: 'hi' }, gold: { label: 'pos' }, prelabel: { label: 'neg' }, prelabelModel: null, prelabelConfidence: null, hash: contentHash({ text: 'hi' }) } });
+  });
+
+  it('keeps the model name and confidence of a pre-label, wrapped, flat and from CSV cells', () => {
+    expect(toImportItem(single, row({ payload: { text: 'hi' }, prelabel: { label: 'neg' }, prelabelModel: ' bert-base ', prelabelConfidence: 0.8 }))).toMatchObject({
+      ok: true,
+      item: { prelabel: { label: 'neg' }, prelabelModel: 'bert-base', prelabelConfidence: 0.8 },
+    });
+    expect(toImportItem(single, row({ text: 'hi', prelabel: { label: 'pos' }, prelabelConfidence: 1 }))).toMatchObject({
+      ok: true,
+      item: { payload: { text: 'hi' }, prelabelModel: null, prelabelConfidence: 1 },
+    });
+    expect(toImportItem(single, { line: 2, csv: true, value: { text: 'hi', prelabel: 'pos', prelabelModel: 'm1', prelabelConfidence: '0.25' } })).toMatchObject({
+      ok: true,
+      item: { payload: { text: 'hi' }, prelabel: { label: 'pos' }, prelabelModel: 'm1', prelabelConfidence: 0.25 },
+    });
+  });
+
+  it('refuses a bad model confidence or name, and either without a pre-label, naming the field', () => {
+    expect(toImportItem(single, row({ text: 'hi', prelabel: { label: 'pos' }, prelabelConfidence: 1.5 }))).toEqual({ ok: false, problems: [{ field: 'prelabelConfidence', problem: 'must be a number from 0 to 1' }] });
+    expect(toImportItem(single, row({ payload: { text: 'hi' }, prelabel: { label: 'pos' }, prelabelModel: 7 }))).toMatchObject({ ok: false, problems: [{ field: 'prelabelModel' }] });
+    expect(toImportItem(single, row({ text: 'hi', prelabelModel: 'm1' }))).toEqual({ ok: false, problems: [{ field: 'prelabelModel', problem: 'describes a pre-label, but the row has no prelabel' }] });
   });
 
   it('accepts the flat shorthand, where the row is the payload', () => {

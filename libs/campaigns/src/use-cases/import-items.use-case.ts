@@ -206,22 +206,22 @@ export class ImportItemsUseCase {
 }
 
 /**
- * One multi-row INSERT of a batch: four parallel arrays unnested server-side (4 parameters
- * instead of 4 per row). ON CONFLICT skips payloads the campaign already has; the count of
+ * One multi-row INSERT of a batch: six parallel arrays unnested server-side (6 parameters
+ * instead of 6 per row). ON CONFLICT skips payloads the campaign already has; the count of
  * rows actually written comes back.
  */
 async function insertBatch(em: EntityManager, c: CampaignEntity, batch: ImportItem[]): Promise<number> {
   const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
   const [row] = await em.query(
     `WITH ins AS (
-       INSERT INTO tasks (campaign_id, payload, content_hash, gold, prelabel, needed)
-       SELECT $1, r.payload::jsonb, r.hash, r.gold::jsonb, r.prelabel::jsonb, $2
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS r(payload, hash, gold, prelabel)
+       INSERT INTO tasks (campaign_id, payload, content_hash, gold, prelabel, prelabel_model, prelabel_confidence, needed)
+       SELECT $1, r.payload::jsonb, r.hash, r.gold::jsonb, r.prelabel::jsonb, r.model, r.confidence, $2
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::double precision[]) AS r(payload, hash, gold, prelabel, model, confidence)
        ON CONFLICT (campaign_id, content_hash) DO NOTHING
        RETURNING 1
      )
      SELECT count(*)::int AS n FROM ins`,
-    [c.id, c.redundancyMin, batch.map((i) => JSON.stringify(i.payload)), batch.map((i) => i.hash), batch.map((i) => json(i.gold)), batch.map((i) => json(i.prelabel))],
+    [c.id, c.redundancyMin, batch.map((i) => JSON.stringify(i.payload)), batch.map((i) => i.hash), batch.map((i) => json(i.gold)), batch.map((i) => json(i.prelabel)), batch.map((i) => i.prelabelModel), batch.map((i) => i.prelabelConfidence)],
   );
   return row.n;
 }

@@ -109,14 +109,20 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
           p0 /= z;
           p1 /= z;
           acc *= z;
-          if (acc < 1e-200) ((ll += Math.log(acc)), (acc = 1));
+          if (acc < 1e-200) {
+            ll += Math.log(acc);
+            acc = 1;
+          }
         }
       }
       const z = p0 + p1;
       post[2 * t] = p0 / z;
       post[2 * t + 1] = p1 / z;
       acc *= z;
-      if (acc < 1e-200 || acc > 1e200) ((ll += Math.log(acc)), (acc = 1));
+      if (acc < 1e-200 || acc > 1e200) {
+        ll += Math.log(acc);
+        acc = 1;
+      }
     }
     return ll + Math.log(acc);
   }
@@ -143,7 +149,10 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
           p2 /= s;
           p3 /= s;
           acc *= s;
-          if (acc < 1e-200) ((ll += Math.log(acc)), (acc = 1));
+          if (acc < 1e-200) {
+            ll += Math.log(acc);
+            acc = 1;
+          }
         }
       }
       const z = p0 + p1 + p2 + p3;
@@ -153,7 +162,10 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
       post[o + 2] = p2 / z;
       post[o + 3] = p3 / z;
       acc *= z;
-      if (acc < 1e-200 || acc > 1e200) ((ll += Math.log(acc)), (acc = 1));
+      if (acc < 1e-200 || acc > 1e200) {
+        ll += Math.log(acc);
+        acc = 1;
+      }
     }
     return ll + Math.log(acc);
   }
@@ -167,7 +179,10 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
       if (s < 1e-150) {
         for (let k = 0; k < K; k++) p[k] /= s;
         acc *= s;
-        if (acc < 1e-200) ((ll += Math.log(acc)), (acc = 1));
+        if (acc < 1e-200) {
+          ll += Math.log(acc);
+          acc = 1;
+        }
       }
     }
     let z = 0;
@@ -181,7 +196,10 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
       for (let k = 0; k < K; k++) post[o + k] = p[k] / z;
       acc *= z;
     }
-    if (acc < 1e-200 || acc > 1e200) ((ll += Math.log(acc)), (acc = 1));
+    if (acc < 1e-200 || acc > 1e200) {
+      ll += Math.log(acc);
+      acc = 1;
+    }
   }
   return ll + Math.log(acc);
 }

@@ -17,9 +17,24 @@ import { softCounts } from './em-core';
  * Numerics are those of {@link eStep} + {@link softCounts} (probability space, products
  * renormalised when they fall below 1e-150, one log per ~200 orders of magnitude), summed in the
  * same order, so results are identical to the two-pass form.
+ *
+ * Compact table (large crowds): when the table in doubles would exceed
+ * {@link COMPACT_MIN_TABLE_BYTES} it is kept in single precision (a Float32Array, 8K bytes per
+ * slot: 32 bytes for K = 4). Each answer's slot is a random access, and once the table outgrows
+ * the caches an EM pass is bound by those misses — and the count half is read-modify-write, so
+ * its misses also cost write-backs: at 10M answers / 50,000 workers the 12.8 MB double table
+ * made a pass 25–40× slower than at 1M / 5,000 workers (10× the answers: the 10M bench's
+ * non-linearity); the 6.4 MB single-precision table made that pass 1.05–5× faster, depending on
+ * how much shared cache the machine's other processes left (load 11 … 4), and halves the
+ * per-thread table, so that two threads pay there (1.9× at load 13). Only the table is
+ * single precision: likelihoods are rounded to 24 bits (relative 6e-8), soft counts of one pass
+ * are summed in single precision and everything else (posteriors, log-likelihood, M-step,
+ * parameters) stays double; fits agree with the double table to ~1e-6 (tested).
  */
 export class FusedEStep {
-  private readonly tab: Float64Array;
+  private readonly tab: Float64Array | Float32Array;
+  /** Whether the table is single precision (see {@link COMPACT_MIN_TABLE_BYTES}). */
+  readonly compact: boolean;
   /** Sum over tasks of the posteriors of the last pass (the class totals). */
   readonly classSum: Float64Array;
   private readonly p: Float64Array;
@@ -41,12 +56,21 @@ export class FusedEStep {
   constructor(
     private readonly c: Crowd,
     private readonly clamp: Int32Array | null,
-    threads = defaultThreads(c.nAnswers, c.nWorkers * c.K * 2 * c.K * 8),
+    threads?: number,
     /** The helper gets max(patienceMs, 20 × the time this thread's half took) per pass (tests shorten it). */
     private readonly patienceMs = 30_000,
+    /** Single-precision table; default: when the double table would exceed COMPACT_MIN_TABLE_BYTES. */
+    compact = c.nWorkers * c.K * 2 * c.K * 8 > COMPACT_MIN_TABLE_BYTES,
   ) {
     const { nWorkers, K, nTasks, taskStart, nAnswers } = c;
-    this.tab = new Float64Array(nWorkers * K * 2 * K);
+    if (!primed) {
+      primeKernels();
+      primed = true;
+    }
+    this.compact = compact;
+    const slots = nWorkers * K * 2 * K;
+    this.tab = compact ? new Float32Array(slots) : new Float64Array(slots);
+    threads ??= defaultThreads(nAnswers, slots * this.tab.BYTES_PER_ELEMENT);
     this.classSum = new Float64Array(K);
     this.p = new Float64Array(K);
     this.mid = nTasks;
@@ -62,7 +86,7 @@ export class FusedEStep {
       const h = lo > 0 && lo < nTasks ? acquireHelper() : null;
       if (h) {
         this.mid = lo;
-        this.par = startJob(h, c, lo, clamp);
+        this.par = startJob(h, c, lo, clamp, compact);
       }
     }
   }
@@ -88,7 +112,6 @@ export class FusedEStep {
   run(confI: Float64Array, prior: Float64Array, post: Float64Array, confLoaded = false): number {
     const { K, nWorkers, nTasks, taskStart, ansWL } = this.c;
     const tab = this.tab;
-    const K2 = 2 * K;
     // until the helper thread has booted (tens of milliseconds) and picked up the job, passes run
     // here alone rather than wait for it
     const par = this.par && Atomics.load(this.par.ctrl, 4) === 1 ? this.par : null;
@@ -100,44 +123,33 @@ export class FusedEStep {
       Atomics.store(par.ctrl, 0, ++par.gen);
       Atomics.notify(par.ctrl, 0);
     }
-    if (!confLoaded) {
-      for (let wl = 0, n = nWorkers * K; wl < n; wl++) {
-        const a = wl * K2;
-        const b = wl * K;
-        for (let k = 0; k < K; k++) {
-          tab[a + k] = confI[b + k];
-          tab[a + K + k] = 0;
-        }
-      }
-    }
     const cs = this.classSum;
+    const clamp = this.clamp;
+    const p = this.p;
+    const mid = this.mid;
+    if (!confLoaded) loadTable(tab, confI, nWorkers * K, K);
     cs.fill(0);
     let ll: number;
     if (par) {
       const gen = par.gen;
       const t0 = Date.now();
-      ll = fusedPass(taskStart, ansWL, tab, prior, post, 0, this.mid, 0, cs, K, this.clamp, this.p);
+      ll = fusedPass(taskStart, ansWL, tab, prior, post, 0, mid, 0, cs, K, clamp, p);
       // wait for the helper's half; if it failed, or is far slower than this half took (a dead
       // or starved thread), do its half here and go on without it
       const patience = Math.max(this.patienceMs, 20 * (Date.now() - t0));
       let done: number;
       while ((done = Atomics.load(par.ctrl, 2)) !== gen && Date.now() - t0 < patience) Atomics.wait(par.ctrl, 2, done, 200);
       if (done !== gen || Atomics.load(par.ctrl, 1) === 2) {
-        const mid = this.mid;
         this.abandonHelper();
-        ll += fusedPass(taskStart, ansWL, tab, prior, post, mid, nTasks, 0, cs, K, this.clamp, this.p);
+        ll += fusedPass(taskStart, ansWL, tab, prior, post, mid, nTasks, 0, cs, K, clamp, p);
         this.fresh = true;
         return ll;
       }
-      post.set(par.post, this.mid * K);
-      const tab2 = par.tab;
-      for (let wl = 0, n = nWorkers * K; wl < n; wl++) {
-        const a = wl * K2 + K;
-        for (let k = 0; k < K; k++) tab[a + k] += tab2[a + k];
-      }
+      post.set(par.post, mid * K);
+      mergeCounts(tab, par.tab, nWorkers * K, K);
       for (let k = 0; k < K; k++) cs[k] += par.out[k];
       ll += par.out[K];
-    } else ll = fusedPass(taskStart, ansWL, tab, prior, post, 0, nTasks, 0, cs, K, this.clamp, this.p);
+    } else ll = fusedPass(taskStart, ansWL, tab, prior, post, 0, nTasks, 0, cs, K, clamp, p);
     this.fresh = true;
     return ll;
   }
@@ -177,13 +189,7 @@ export class FusedEStep {
       return;
     }
     const { K, nWorkers } = this.c;
-    const tab = this.tab;
-    const K2 = 2 * K;
-    for (let wl = 0, n = nWorkers * K; wl < n; wl++) {
-      const a = wl * K2 + K;
-      const b = wl * K;
-      for (let k = 0; k < K; k++) out[b + k] = tab[a + k];
-    }
+    readCounts(this.tab, out, nWorkers * K, K);
   }
 
   /**
@@ -195,39 +201,8 @@ export class FusedEStep {
    */
   dsMStep(confI: Float64Array, smoothing: number, pseudo: Float64Array | null, floor: number): void {
     const { K, nWorkers } = this.c;
-    const tab = this.tab;
-    const K2 = 2 * K;
-    const KK = K * K;
-    for (let w = 0; w < nWorkers; w++) {
-      const base = w * KK;
-      const tb = w * K * K2;
-      for (let k = 0; k < K; k++) {
-        let z = 0;
-        for (let l = 0; l < K; l++) {
-          const j = base + l * K + k;
-          const v = tab[tb + l * K2 + K + k] + smoothing + (pseudo ? pseudo[j] : 0);
-          confI[j] = v;
-          z += v;
-        }
-        if (z > 0) {
-          let z2 = 0;
-          for (let l = 0; l < K; l++) {
-            const j = base + l * K + k;
-            z2 += confI[j] = Math.max(confI[j] / z, floor);
-          }
-          for (let l = 0; l < K; l++) confI[base + l * K + k] /= z2;
-        } else for (let l = 0; l < K; l++) confI[base + l * K + k] = 1 / K;
-      }
-      for (let l = 0; l < K; l++) {
-        const a = tb + l * K2;
-        const b = base + l * K;
-        for (let k = 0; k < K; k++) {
-          tab[a + k] = confI[b + k];
-          tab[a + K + k] = 0;
-        }
-      }
-    }
     this.fresh = false; // the counts are spent
+    dsMStepTable(this.tab, confI, nWorkers, K, smoothing, pseudo, floor);
   }
 
   /** out[k] = Σ_t post[t][k] (from the last pass when it wrote `post`). */
@@ -252,11 +227,84 @@ export class FusedEStep {
   }
 }
 
+/*
+ * The per-pass table loops, as free functions of typed arrays and numbers only: a method whose
+ * long loop is compiled on the stack and then reaches a property access it has never executed
+ * deoptimizes there, and its next calls run unoptimized (seen with --trace-deopt).
+ */
+
+/** tab's likelihood halves = confI ([w][l][k]); count halves = 0. `n` = nWorkers × K slots. */
+function loadTable(tab: Float64Array | Float32Array, confI: Float64Array, n: number, K: number): void {
+  const K2 = 2 * K;
+  for (let wl = 0; wl < n; wl++) {
+    const a = wl * K2;
+    const b = wl * K;
+    for (let k = 0; k < K; k++) {
+      tab[a + k] = confI[b + k];
+      tab[a + K + k] = 0;
+    }
+  }
+}
+
+/** Adds the helper's count halves to this table's. */
+function mergeCounts(tab: Float64Array | Float32Array, tab2: Float64Array | Float32Array, n: number, K: number): void {
+  const K2 = 2 * K;
+  for (let wl = 0; wl < n; wl++) {
+    const a = wl * K2 + K;
+    for (let k = 0; k < K; k++) tab[a + k] += tab2[a + k];
+  }
+}
+
+/** out ([w][l][k]) = the table's count halves. */
+function readCounts(tab: Float64Array | Float32Array, out: Float64Array, n: number, K: number): void {
+  const K2 = 2 * K;
+  for (let wl = 0; wl < n; wl++) {
+    const a = wl * K2 + K;
+    const b = wl * K;
+    for (let k = 0; k < K; k++) out[b + k] = tab[a + k];
+  }
+}
+
+/** See {@link FusedEStep.dsMStep}. */
+function dsMStepTable(tab: Float64Array | Float32Array, confI: Float64Array, nWorkers: number, K: number, smoothing: number, pseudo: Float64Array | null, floor: number): void {
+  const K2 = 2 * K;
+  const KK = K * K;
+  for (let w = 0; w < nWorkers; w++) {
+    const base = w * KK;
+    const tb = w * K * K2;
+    for (let k = 0; k < K; k++) {
+      let z = 0;
+      for (let l = 0; l < K; l++) {
+        const j = base + l * K + k;
+        const v = tab[tb + l * K2 + K + k] + smoothing + (pseudo ? pseudo[j] : 0);
+        confI[j] = v;
+        z += v;
+      }
+      if (z > 0) {
+        let z2 = 0;
+        for (let l = 0; l < K; l++) {
+          const j = base + l * K + k;
+          z2 += confI[j] = Math.max(confI[j] / z, floor);
+        }
+        for (let l = 0; l < K; l++) confI[base + l * K + k] /= z2;
+      } else for (let l = 0; l < K; l++) confI[base + l * K + k] = 1 / K;
+    }
+    for (let l = 0; l < K; l++) {
+      const a = tb + l * K2;
+      const b = base + l * K;
+      for (let k = 0; k < K; k++) {
+        tab[a + k] = confI[b + k];
+        tab[a + K + k] = 0;
+      }
+    }
+  }
+}
+
 /** Shared buffers of one fit's helper-thread half. */
 interface ParallelJob {
   readonly helper: Helper;
   readonly ctrl: Int32Array;
-  readonly tab: Float64Array;
+  readonly tab: Float64Array | Float32Array;
   readonly conf: Float64Array;
   readonly prior: Float64Array;
   readonly post: Float64Array;
@@ -264,12 +312,12 @@ interface ParallelJob {
   gen: number;
 }
 
-function shared<T extends Int32Array | Float64Array>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+function shared<T extends Int32Array | Float64Array | Float32Array>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
   return new Ctor(new SharedArrayBuffer(Math.max(n, 1) * Ctor.BYTES_PER_ELEMENT));
 }
 
 /** Copies tasks [mid, nTasks) into shared memory (rebased CSR) and hands them to the helper. */
-function startJob(h: Helper, c: Crowd, mid: number, clamp: Int32Array | null): ParallelJob {
+function startJob(h: Helper, c: Crowd, mid: number, clamp: Int32Array | null, compact: boolean): ParallelJob {
   const { K, nTasks, nWorkers, taskStart, ansWL } = c;
   const n = nTasks - mid;
   const a0 = taskStart[mid];
@@ -285,7 +333,7 @@ function startJob(h: Helper, c: Crowd, mid: number, clamp: Int32Array | null): P
   const job: ParallelJob = {
     helper: h,
     ctrl: shared(Int32Array, 5),
-    tab: shared(Float64Array, nWorkers * K * 2 * K),
+    tab: compact ? shared(Float32Array, nWorkers * K * 2 * K) : shared(Float64Array, nWorkers * K * 2 * K),
     conf: shared(Float64Array, nWorkers * K * K),
     prior: shared(Float64Array, K),
     post: shared(Float64Array, n * K),
@@ -304,7 +352,7 @@ function startJob(h: Helper, c: Crowd, mid: number, clamp: Int32Array | null): P
  */
 
 /** K = 2, no clamped tasks. */
-export function fusedPass2(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array): number {
+export function fusedPass2(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array | Float32Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array): number {
   const q0 = prior[0];
   const q1 = prior[1];
   let c0 = 0;
@@ -325,7 +373,10 @@ export function fusedPass2(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
         p0 /= s;
         p1 /= s;
         acc *= s;
-        if (acc < 1e-200) ((ll += Math.log(acc)), (acc = 1));
+        if (acc < 1e-200) {
+          ll += Math.log(acc);
+          acc = 1;
+        }
       }
     }
     const z = p0 + p1;
@@ -342,7 +393,10 @@ export function fusedPass2(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
       tab[b + 1] += p1;
     }
     acc *= z;
-    if (acc < 1e-200 || acc > 1e200) ((ll += Math.log(acc)), (acc = 1));
+    if (acc < 1e-200 || acc > 1e200) {
+      ll += Math.log(acc);
+      acc = 1;
+    }
   }
   cs[0] += c0;
   cs[1] += c1;
@@ -350,7 +404,7 @@ export function fusedPass2(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
 }
 
 /** K = 4, no clamped tasks: one 64-byte table slot per answer. */
-export function fusedPass4(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array): number {
+export function fusedPass4(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array | Float32Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array): number {
   const q0 = prior[0];
   const q1 = prior[1];
   const q2 = prior[2];
@@ -381,7 +435,10 @@ export function fusedPass4(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
         p2 /= s;
         p3 /= s;
         acc *= s;
-        if (acc < 1e-200) ((ll += Math.log(acc)), (acc = 1));
+        if (acc < 1e-200) {
+          ll += Math.log(acc);
+          acc = 1;
+        }
       }
     }
     const z = p0 + p1 + p2 + p3;
@@ -406,7 +463,10 @@ export function fusedPass4(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
       tab[b + 3] += p3;
     }
     acc *= z;
-    if (acc < 1e-200 || acc > 1e200) ((ll += Math.log(acc)), (acc = 1));
+    if (acc < 1e-200 || acc > 1e200) {
+      ll += Math.log(acc);
+      acc = 1;
+    }
   }
   cs[0] += c0;
   cs[1] += c1;
@@ -419,7 +479,7 @@ export function fusedPass4(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
  * Any K, and gold-clamped tasks (clamp[t] >= 0: posterior one-hot, the likelihood is the joint
  * with the gold class); `p` is K numbers of scratch.
  */
-export function fusedPassK(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array, K: number, clamp: Int32Array | null, p: Float64Array): number {
+export function fusedPassK(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array | Float32Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array, K: number, clamp: Int32Array | null, p: Float64Array): number {
   const K2 = 2 * K;
   let ll = 0;
   let acc = 1;
@@ -434,7 +494,10 @@ export function fusedPassK(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
       if (s < 1e-150) {
         for (let k = 0; k < K; k++) p[k] /= s;
         acc *= s;
-        if (acc < 1e-200) ((ll += Math.log(acc)), (acc = 1));
+        if (acc < 1e-200) {
+          ll += Math.log(acc);
+          acc = 1;
+        }
       }
     }
     let z = 0;
@@ -456,17 +519,84 @@ export function fusedPassK(taskStart: Int32Array, ansWL: Int32Array, tab: Float6
       const b = ansWL[i] * K2 + K;
       for (let k = 0; k < K; k++) tab[b + k] += p[k];
     }
-    if (acc < 1e-200 || acc > 1e200) ((ll += Math.log(acc)), (acc = 1));
+    if (acc < 1e-200 || acc > 1e200) {
+      ll += Math.log(acc);
+      acc = 1;
+    }
   }
   return ll + Math.log(acc);
 }
 
-/** Runs the right kernel for tasks [from, to). */
-export function fusedPass(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array, K: number, clamp: Int32Array | null, p: Float64Array): number {
+/**
+ * Runs the right kernel for tasks [from, to). A single-precision table goes to copies of the
+ * kernels (`…F32`, compiled from the same source text, see {@link kernelSource}) so that each
+ * compiled kernel only ever sees one array type.
+ */
+export function fusedPass(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array | Float32Array, prior: Float64Array, post: Float64Array, from: number, to: number, po: number, cs: Float64Array, K: number, clamp: Int32Array | null, p: Float64Array): number {
+  if (tab instanceof Float32Array) {
+    if (K === 4 && !clamp) return fusedPass4F32(taskStart, ansWL, tab, prior, post, from, to, po, cs);
+    if (K === 2 && !clamp) return fusedPass2F32(taskStart, ansWL, tab, prior, post, from, to, po, cs);
+    return fusedPassKF32(taskStart, ansWL, tab, prior, post, from, to, po, cs, K, clamp, p);
+  }
   if (K === 4 && !clamp) return fusedPass4(taskStart, ansWL, tab, prior, post, from, to, po, cs);
   if (K === 2 && !clamp) return fusedPass2(taskStart, ansWL, tab, prior, post, from, to, po, cs);
   return fusedPassK(taskStart, ansWL, tab, prior, post, from, to, po, cs, K, clamp, p);
 }
+
+/**
+ * Runs every kernel (double and single precision, K = 2, 3, 4, with and without clamped tasks) on
+ * a tiny crowd that takes every branch, including the rescaling ones. Without this, a first
+ * long pass gets a kernel optimized on the stack before it has ever reached the code after its
+ * loop or a rescaling branch; the optimized code then deoptimizes there for lack of type
+ * feedback, and the following passes were seen to keep running unoptimized code that boxes
+ * every double (~80 bytes of garbage per answer, a young-generation GC every few milliseconds,
+ * 2× slower passes; --trace-deopt, --trace-gc). Self-contained: the helper thread runs it too.
+ */
+function primeKernels(): void {
+  for (const K of [2, 3, 4]) {
+    for (const single of [false, true]) {
+      for (const clamped of [false, true]) {
+        // worker 0: every likelihood 1e-30 (12 answers: two rescalings, the accumulator under
+        // 1e-200); worker 1: 1e30 (7 answers: the accumulator over 1e200); then one answer
+        const taskStart = new Int32Array([0, 12, 19, 20]);
+        const ansWL = new Int32Array(20);
+        for (let i = 0; i < 20; i++) ansWL[i] = (i < 12 ? 0 : i < 19 ? K : 0) + (i % K);
+        const tab = single ? new Float32Array(2 * K * 2 * K) : new Float64Array(2 * K * 2 * K);
+        for (let wl = 0; wl < 2 * K; wl++) for (let k = 0; k < K; k++) tab[wl * 2 * K + k] = wl < K ? 1e-30 : 1e30;
+        const prior = new Float64Array(K).fill(1 / K);
+        const post = new Float64Array(3 * K);
+        const cs = new Float64Array(K);
+        const clamp = clamped ? new Int32Array([1, -1, 0]) : null;
+        for (let r = 0; r < 2; r++) fusedPass(taskStart, ansWL, tab, prior, post, 0, 3, 0, cs, K, clamp, new Float64Array(K));
+        loadTable(tab, new Float64Array(2 * K * K).fill(0.5), 2 * K, K);
+      }
+    }
+  }
+}
+
+let primed = false;
+
+type Kernel4 = typeof fusedPass4;
+type KernelK = typeof fusedPassK;
+
+/**
+ * The kernels' source text: the three kernels, their single-precision copies (the same text
+ * under the names `fusedPass2F32`, `fusedPass4F32`, `fusedPassKF32`) and the dispatcher.
+ */
+function kernelSource(): string {
+  const copy = (f: (...a: never[]) => unknown, name: string) => f.toString().replace(/^function\s+\w+/, `function ${name}`);
+  return [fusedPass2, fusedPass4, fusedPassK, fusedPass, primeKernels, loadTable].map((f) => f.toString()).concat(copy(fusedPass2, 'fusedPass2F32'), copy(fusedPass4, 'fusedPass4F32'), copy(fusedPassK, 'fusedPassKF32')).join('\n');
+}
+
+/** Separately compiled copies of the kernels for single-precision tables (same source text). */
+const [fusedPass2F32, fusedPass4F32, fusedPassKF32] = ((): [Kernel4, Kernel4, KernelK] => {
+  const copy = (f: (...a: never[]) => unknown) => new Function(`return (${f.toString()});`)();
+  try {
+    return [copy(fusedPass2), copy(fusedPass4), copy(fusedPassK)];
+  } catch {
+    return [fusedPass2, fusedPass4, fusedPassK]; // no eval (e.g. a strict CSP): shared, still correct
+  }
+})();
 
 /**
  * The worker thread's loop. It receives one job per fit (shared buffers: its half of the crowd,
@@ -477,9 +607,12 @@ export function fusedPass(taskStart: Int32Array, ansWL: Int32Array, tab: Float64
 function fusedWorkerMain(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parentPort } = require('node:worker_threads');
-  parentPort.on('message', (job: { ctrl: Int32Array; taskStart: Int32Array; ansWL: Int32Array; tab: Float64Array; conf: Float64Array; prior: Float64Array; post: Float64Array; out: Float64Array; clamp: Int32Array | null; K: number; n: number }) => {
+  parentPort.on('message', (job: { ctrl: Int32Array; taskStart: Int32Array; ansWL: Int32Array; tab: Float64Array | Float32Array; conf: Float64Array; prior: Float64Array; post: Float64Array; out: Float64Array; clamp: Int32Array | null; K: number; n: number }) => {
     const { ctrl, taskStart, ansWL, tab, conf, prior, post, out, clamp, K, n } = job;
-    const K2 = 2 * K;
+    if (!(globalThis as { primed?: boolean }).primed) {
+      primeKernels();
+      (globalThis as { primed?: boolean }).primed = true;
+    }
     const nwl = conf.length / K;
     const p = new Float64Array(K);
     const cs = new Float64Array(K);
@@ -491,14 +624,7 @@ function fusedWorkerMain(): void {
       seen = Atomics.load(ctrl, 0);
       if (Atomics.load(ctrl, 1) === 1) break;
       cs.fill(0);
-      for (let wl = 0; wl < nwl; wl++) {
-        const a = wl * K2;
-        const b = wl * K;
-        for (let k = 0; k < K; k++) {
-          tab[a + k] = conf[b + k];
-          tab[a + K + k] = 0;
-        }
-      }
+      loadTable(tab, conf, nwl, K);
       try {
         const ll = fusedPass(taskStart, ansWL, tab, prior, post, 0, n, 0, cs, K, clamp, p);
         for (let k = 0; k < K; k++) out[k] = cs[k];
@@ -532,7 +658,7 @@ function ensureHelper(): Helper | null {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-      const src = [fusedPass2, fusedPass4, fusedPassK, fusedPass].map((f) => f.toString()).join('\n') + `\n(${fusedWorkerMain.toString()})();`;
+      const src = kernelSource() + `\n(${fusedWorkerMain.toString()})();`;
       const worker = new Worker(src, { eval: true, name: 'tally-consensus-em' });
       worker.unref();
       const h: Helper = { worker: worker as unknown as Helper['worker'], busy: false, dead: false };
@@ -566,11 +692,22 @@ export function warmUpThreads(): void {
 /**
  * Above this table size (bytes, per thread) the default is one thread: each thread random-
  * accesses its own table, and two tables that do not fit the shared L3 cache together make both
- * threads wait on memory. Measured on the 2-core benchmark machine (load ~2): a 1.3 MB table
- * (1M answers, 5,000 workers) runs 1.25× faster on two threads; a 12.8 MB one (10M answers,
- * 50,000 workers) 1.13× slower.
+ * threads wait on memory. Measured on the 2-core benchmark machine: a 1.3 MB double table (1M
+ * answers, 5,000 workers) runs 1.25× faster on two threads (load ~2); a 12.8 MB double one
+ * (10M answers, 50,000 workers) 1.13× slower (load ~2), while the same crowd's 6.4 MB single-
+ * precision table (see COMPACT_MIN_TABLE_BYTES) runs 1.9× faster on two threads (load ~13).
  */
-export const PARALLEL_MAX_TABLE_BYTES = 6 * 1024 * 1024;
+export const PARALLEL_MAX_TABLE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Above this size of the double-precision table (bytes) a fit keeps it in single precision (see
+ * {@link FusedEStep}): 1 MB, the benchmark machine's per-core L2 cache, so a crowd whose table
+ * fits the core's own cache keeps the exact (double) arithmetic (every shared data set: at most
+ * 0.2 MB). Measured (min of 30 passes, load ~11): 1M answers / 5,000 workers, a 1.3 MB double
+ * table, 13.7 ms per pass single precision vs 29.6 ms double (one thread); 10M answers / 50,000
+ * workers, 12.8 MB, 3–5× (load 3–4).
+ */
+export const COMPACT_MIN_TABLE_BYTES = 1024 * 1024;
 
 /**
  * Default number of threads for a crowd: 2 on a multi-core machine from PARALLEL_MIN_ANSWERS

@@ -1,4 +1,4 @@
-import { decideTask } from './task-decision';
+import { decideTask, reachable } from './task-decision';
 
 const s = (over: Partial<{ min: number; max: number; target: number; method: string }> = {}) => ({ min: 2, max: 4, target: 0.9, method: 'ds', ...over });
 
@@ -63,5 +63,43 @@ describe('decideTask (dynamic overlap)', () => {
     const far = { boxes: [{ x: 60, y: 60, w: 20, h: 20, label: 'car' }] };
     expect(decideTask('boxes', ['car'], {}, [{ worker: 'a', answer: b1 }, { worker: 'b', answer: b2 }], s({ target: 0.8 })).outcome).toBe('complete');
     expect(decideTask('boxes', ['car'], {}, [{ worker: 'a', answer: b1 }, { worker: 'b', answer: far }], s({ target: 0.8 })).outcome).toBe('needs-more');
+  });
+
+  it('a model answer weighs in the posterior but never counts toward the minimum or the maximum', () => {
+    const labels = ['cat', 'dog', 'bird'];
+    const skills = { a: { accuracy: 0.9 }, 'model:m': { accuracy: 0.9 } };
+    // one human + the model agreeing: sure enough, but under the minimum of 2 human answers
+    const one = decideTask('single-label', labels, {}, [{ worker: 'a', answer: { label: 'cat' } }, { worker: 'model:m', answer: { label: 'cat' }, model: true }], s({ min: 2 }), skills);
+    expect(one.outcome).toBe('needs-more');
+    expect(one.consensus).toMatchObject({ answers: 1, modelAnswers: 1 });
+    expect(one.consensus!.confidence).toBeGreaterThan(0.9);
+    // at max = 1 human answer the task ends; the model does not make it 2
+    const atMax = decideTask('single-label', labels, {}, [{ worker: 'a', answer: { label: 'cat' } }, { worker: 'model:m', answer: { label: 'dog' }, model: true }], s({ min: 1, max: 1, target: 0.99 }), skills);
+    expect(atMax).toMatchObject({ outcome: 'low-confidence', consensus: { answers: 1, modelAnswers: 1 } });
+    // a model learnt to say "dog" for cats: its "dog" is evidence for cat
+    const biased = { 'model:m': { accuracy: 0.1, classes: labels, confusion: [[0.05, 0.9, 0.05], [0.3, 0.4, 0.3], [0.05, 0.05, 0.9]] }, a: { accuracy: 0.6 } };
+    const flip = decideTask('single-label', labels, {}, [{ worker: 'a', answer: { label: 'cat' } }, { worker: 'model:m', answer: { label: 'dog' }, model: true }], s({ min: 1 }), biased);
+    expect(flip.consensus!.label).toBe('cat');
+  });
+
+  it('futility: stops as low-confidence when even unanimous further answers could not reach the target', () => {
+    const labels = ['a', 'b', 'c', 'd'];
+    const split = ['a', 'b', 'a', 'b', 'a', 'b'].map((l, i) => ({ worker: `w${i}`, answer: { label: l } }));
+    const skills = Object.fromEntries(split.map((x) => [x.worker, { accuracy: 0.9 }]));
+    // one answer left (max 7) from a worker of accuracy 0.6 cannot lift a 50/50 split to 0.95
+    const d = decideTask('single-label', labels, {}, split, { min: 2, max: 7, target: 0.95, method: 'ds', bestAccuracy: 0.6 }, skills);
+    expect(d.outcome).toBe('low-confidence');
+    expect(d.consensus!.lowConfidence).toBe(true);
+    // a very good worker could still settle it: buy the answer
+    expect(decideTask('single-label', labels, {}, split, { min: 2, max: 7, target: 0.95, method: 'ds', bestAccuracy: 0.99 }, skills).outcome).toBe('needs-more');
+    // without a known best accuracy there is no early stop
+    expect(decideTask('single-label', labels, {}, split, { min: 2, max: 7, target: 0.95, method: 'ds' }, skills).outcome).toBe('needs-more');
+  });
+
+  it('reachable: the best case over every class', () => {
+    expect(reachable(['a', 'b'], { a: 0.5, b: 0.5 }, 1, 0.9, 0.89)).toBe(true);
+    expect(reachable(['a', 'b'], { a: 0.5, b: 0.5 }, 1, 0.9, 0.95)).toBe(false);
+    expect(reachable(['a', 'b'], { a: 0.5, b: 0.5 }, 2, 0.9, 0.95)).toBe(true);
+    expect(reachable(['a', 'b'], { a: 0.99, b: 0.01 }, 0, 0.9, 0.5)).toBe(false);
   });
 });

@@ -6,6 +6,8 @@ import { canonicalJson } from './task-consensus';
 export interface WorkerAnswer {
   worker: string;
   answer: unknown;
+  /** A model's pre-label (modelLabels 'annotator'): weighs in the posterior, never counts toward min/max. */
+  model?: boolean;
 }
 
 /**
@@ -30,11 +32,20 @@ export interface OverlapSettings {
   method: string;
   /** Accuracy assumed for a worker without a known skill (default 0.7). */
   defaultAccuracy?: number;
+  /**
+   * The most accurate worker the task could still get (e.g. the campaign's best known skill).
+   * Given, single-label tasks stop early as low-confidence when even `max − n` more answers, all
+   * for one label and all from such a worker, could not reach the target (futility): buying them
+   * could not complete the task. Absent: no early stop.
+   */
+  bestAccuracy?: number;
 }
 
 export type TaskOutcome = 'complete' | 'needs-more' | 'low-confidence';
 
 export interface TaskDecisionConsensus extends TaskConsensus {
+  /** Model answers that took part (not in `answers`, which counts human answers). */
+  modelAnswers?: number;
   /** Per class (single-label) or per label (multi-label) posterior; absent for other types. */
   posterior?: Record<string, number>;
   lowConfidence: boolean;
@@ -91,11 +102,37 @@ export function decideTask(
     default:
       c = text(answers);
   }
-  const n = answers.length;
-  const base = { ...c, answers: n };
+  const n = answers.filter((a) => !a.model).length;
+  const models = answers.length - n;
+  const base = { ...c, answers: n, ...(models ? { modelAnswers: models } : {}) };
   if (n >= settings.min && c.confidence >= settings.target) return { outcome: 'complete', consensus: { ...base, lowConfidence: false } };
-  if (n < settings.max) return { outcome: 'needs-more', consensus: { ...base, lowConfidence: false } };
+  const hopeless =
+    taskType === 'single-label' && settings.method !== 'mv' && settings.bestAccuracy !== undefined && n >= settings.min && c.posterior
+      ? !reachable(labels, c.posterior, settings.max - n, settings.bestAccuracy, settings.target)
+      : false;
+  if (n < settings.max && !hopeless) return { outcome: 'needs-more', consensus: { ...base, lowConfidence: false } };
   return { outcome: 'low-confidence', consensus: { ...base, lowConfidence: true } };
+}
+
+/**
+ * Could `remaining` more answers reach the target? The best case for each class: every further
+ * answer names it, each from a worker of accuracy `best` (one-coin: the other classes share
+ * 1 − best), which multiplies its odds against every other class by best / ((1 − best)/(K − 1)).
+ */
+export function reachable(labels: string[], posterior: Record<string, number>, remaining: number, best: number, target: number): boolean {
+  if (remaining <= 0) return false;
+  const K = labels.length;
+  if (K < 2) return true;
+  const a = clampAcc(best);
+  const boost = remaining * (Math.log(a) - Math.log((1 - a) / (K - 1)));
+  const logp = labels.map((l) => Math.log(Math.max(posterior[l] ?? 0, 1e-300)));
+  for (let c = 0; c < K; c++) {
+    // P(c) after the boost: 1 / (1 + Σ_{k≠c} exp(logp[k] − logp[c] − boost))
+    let z = 1;
+    for (let k = 0; k < K; k++) if (k !== c) z += Math.exp(logp[k] - logp[c] - boost);
+    if (1 / z >= target) return true;
+  }
+  return false;
 }
 
 function pairwise(counts: number[], n: number): number {

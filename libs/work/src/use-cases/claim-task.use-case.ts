@@ -13,7 +13,18 @@ export interface ClaimTaskInput {
   campaignId: string;
 }
 
-/** What a worker needs to do the task. Never the gold answer; the pre-label is left out for now. */
+/** A model's pre-label shown to the worker (campaign setting modelLabels = 'suggest'). */
+export interface ModelSuggestion {
+  answer: unknown;
+  model: string | null;
+  confidence: number | null;
+}
+
+/**
+ * What a worker needs to do the task. Never the gold answer; the model's pre-label only as a
+ * `suggestion` when the campaign's modelLabels is 'suggest' (never in 'annotator' mode, where the
+ * workers' answers must stay independent of the model's).
+ */
 export interface ClaimedTask {
   assignmentId: string;
   taskId: string;
@@ -25,6 +36,7 @@ export interface ClaimedTask {
   leaseExpiresAt: Date;
   /** True when the worker already held a live claim on this campaign and got it back. */
   resumed: boolean;
+  suggestion?: ModelSuggestion;
 }
 
 interface Context {
@@ -47,6 +59,7 @@ interface Context {
   gold_rate: number;
   gold_max: number;
   test_size: number;
+  model_labels: string;
 }
 
 /**
@@ -76,6 +89,24 @@ export class ClaimTaskUseCase {
   ) {}
 
   async execute(input: ClaimTaskInput): Promise<ClaimedTask> {
+    let modelLabels = 'off';
+    const claimed = await this.claimNext(input, (m) => (modelLabels = m));
+    return modelLabels === 'suggest' ? { ...claimed, ...(await this.suggestion(claimed.taskId)) } : claimed;
+  }
+
+  /** The task's pre-label as a suggestion; nothing when it has none. */
+  private async suggestion(taskId: string): Promise<{ suggestion?: ModelSuggestion }> {
+    const { rows } = await sql<{ prelabel: unknown; prelabel_model: string | null; prelabel_confidence: number | null }>(
+      this.ds.manager,
+      `SELECT prelabel, prelabel_model, prelabel_confidence FROM tasks WHERE id = $1`,
+      [taskId],
+    );
+    const r = rows[0];
+    if (!r || r.prelabel === null || r.prelabel === undefined) return {};
+    return { suggestion: { answer: r.prelabel, model: r.prelabel_model, confidence: r.prelabel_confidence } };
+  }
+
+  private async claimNext(input: ClaimTaskInput, campaignModelLabels: (mode: string) => void): Promise<ClaimedTask> {
     const workerId = requireId(input.workerId, 'workerId');
     const campaignId = requireId(input.campaignId, 'campaignId');
     const ctx = await this.context(workerId, campaignId);
@@ -85,6 +116,7 @@ export class ClaimTaskUseCase {
     if (ctx.status !== 'published') throw WorkErrors.campaignNotOpen(ctx.status);
     if (ctx.past_deadline) throw WorkErrors.campaignNotOpen(ctx.status, 'The campaign is past its deadline');
     if (ctx.refusal) throw WorkErrors.notQualified(ctx.refusal);
+    campaignModelLabels(ctx.model_labels);
 
     const base = { campaignId, taskType: ctx.task_type, labels: ctx.labels, instructions: ctx.instructions };
     if (ctx.last_live && ctx.last_id) {
@@ -148,7 +180,7 @@ export class ClaimTaskUseCase {
               lt.seq AS last_seq, lt.payload AS last_payload,
               tally_claim_refusal(c.id, $2) AS refusal, c.gold_rate,
               coalesce((c.quality_rules->>'goldMaxExposures')::int, c.redundancy_max) AS gold_max,
-              coalesce((c.qualification->>'qualificationTestSize')::int, 0) AS test_size
+              coalesce((c.qualification->>'qualificationTestSize')::int, 0) AS test_size, c.model_labels
          FROM campaigns c
          LEFT JOIN users u ON u.id = $2
          LEFT JOIN LATERAL (

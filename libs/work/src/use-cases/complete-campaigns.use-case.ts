@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { inTransaction } from '@tally/database';
+import { recordWebhookEvent } from '@tally/webhooks';
 import { WorkMoney } from '../money/work-money';
 import { sql } from '../sql';
 import { completeTaskIfDone } from './complete-task';
@@ -60,21 +61,25 @@ export class CompleteCampaignsUseCase {
 
   private async markCompleted(): Promise<string[]> {
     await this.completeStragglers();
-    const { rows } = await sql<{ id: string }>(
-      this.ds.manager,
-      `WITH done AS (
-         UPDATE campaigns c SET status = 'completed', completed_at = now()
-          WHERE c.status = 'published'
-            AND EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id)
-            AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.status = 'open')
-          RETURNING c.id
-       ), audited AS (
-         INSERT INTO audit_events (actor_id, action, object_type, object_id, data)
-         SELECT NULL, 'campaign.completed', 'campaign', id::text, '{}'::jsonb FROM done
-       )
-       SELECT id FROM done`,
-    );
-    return rows.map((r) => r.id);
+    // One transaction: the status change, its audit rows and the campaign.completed webhook events (outbox).
+    return inTransaction(this.ds, async (em) => {
+      const { rows } = await sql<{ id: string; completed_at: Date }>(
+        em,
+        `WITH done AS (
+           UPDATE campaigns c SET status = 'completed', completed_at = now()
+            WHERE c.status = 'published'
+              AND EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id)
+              AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.status = 'open')
+            RETURNING c.id, c.completed_at
+         ), audited AS (
+           INSERT INTO audit_events (actor_id, action, object_type, object_id, data)
+           SELECT NULL, 'campaign.completed', 'campaign', id::text, '{}'::jsonb FROM done
+         )
+         SELECT id, completed_at FROM done`,
+      );
+      for (const r of rows) await recordWebhookEvent(em, 'campaign.completed', r.id, { completedAt: r.completed_at });
+      return rows.map((r) => r.id);
+    });
   }
 
   /**

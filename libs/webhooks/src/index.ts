@@ -1,0 +1,11 @@
+export { WebhooksModule, WebhookDeliveriesJob, WEBHOOK_DELIVERIES_JOB } from './webhooks.module';
+export { WebhooksService, MAX_ENDPOINTS_PER_OWNER, MAX_URL_LENGTH, DELIVERY_STATUSES } from './webhooks.service';
+export type { WebhookEndpointView, WebhookEndpointWithSecret, WebhookDeliveryView, NewEndpoint, EndpointPatch, DeliveryStatus } from './webhooks.service';
+export { WebhookDeliveryService, MAX_DELIVERY_ATTEMPTS, DELIVERY_TIMEOUT_MS, RETRY_BASE_MS, RETRY_CAP_MS, retryDelayMs } from './webhook-delivery.service';
+export type { DeliveryRunResult } from './webhook-delivery.service';
+export { recordWebhookEvent, WEBHOOK_EVENT_TYPES } from './webhook-events';
+export type { WebhookEventType } from './webhook-events';
+export { signPayload, verifySignature, SIGNATURE_HEADER, EVENT_ID_HEADER, SIGNATURE_TOLERANCE_SECONDS } from './signature';
+export { WorkerNotificationsService, NOTIFY_LIMITS } from './worker-notifications.service';
+export type { WorkerNotificationView } from './worker-notifications.service';
+export { WebhooksErrors } from './webhooks.errors';
