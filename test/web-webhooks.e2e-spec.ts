@@ -1,13 +1,11 @@
 import { CreateHITCommand, ListAssignmentsForHITCommand, MTurkClient, NotifyWorkersCommand } from '@aws-sdk/client-mturk';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Page } from 'playwright-core';
 import { JobsService } from '@tally/jobs';
 import { createAdmin, createTestApp, dataSourceOf, TestApp, TestUser } from '@tally/testing';
 import { verifySignature, WEBHOOK_DELIVERIES_JOB } from '@tally/webhooks';
+import { BrowserHarness, startBrowser } from './browser-harness';
 
 /**
  * The webhooks page and the worker inbox in Debian's Chromium: a requester creates an endpoint
@@ -18,10 +16,6 @@ import { verifySignature, WEBHOOK_DELIVERIES_JOB } from '@tally/webhooks';
  *
  * Chromium must launch: if it cannot, this test fails (it never skips).
  */
-const ROOT = resolve(__dirname, '..');
-const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const AXE = require.resolve('axe-core/axe.min.js');
 const PASSWORD = 'correct horse battery';
 const QUESTION = `<?xml version="1.0" encoding="UTF-8"?>
 <QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd">
@@ -43,23 +37,17 @@ declare const document: any;
 describe('webhooks and inbox in the browser (e2e, Chromium)', () => {
   let t: TestApp;
   let base: string;
-  let browser: Browser;
+  let h: BrowserHarness;
   let receiver: Server;
   let rxBase: string;
   const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
-  const contexts: BrowserContext[] = [];
-  const consoleErrors: string[] = [];
-  const a11yProblems: string[] = [];
+  let consoleErrors: string[];
+  let a11yProblems: string[];
 
   beforeAll(async () => {
-    // Always build the UI from the current source, so the test never runs a stale bundle.
-    execFileSync('npx', ['vite', 'build', '--config', 'apps/web/vite.config.mts', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
-    mkdirSync(SHOTS, { recursive: true });
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does this`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    // The refused private-address URL (400) is part of the test, like the usual 401/404/409.
+    h = await startBrowser({ ignoreStatuses: [400, 401, 404, 409] });
+    ({ consoleErrors, a11yProblems } = h);
     receiver = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -76,36 +64,13 @@ describe('webhooks and inbox in the browser (e2e, Chromium)', () => {
   });
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
+    await h?.close();
     await t?.close();
     await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
   });
 
-  async function newPage(): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1366, height: 860 } });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    // The browser logs every 4xx; the refused URL (400) is part of the test.
-    page.on('console', (m) => m.type() === 'error' && !/the server responded with a status of (400|401|404|409)/.test(m.text()) && consoleErrors.push(m.text()));
-    return page;
-  }
-
-  /** A full-page screenshot, then axe-core's WCAG 2 A/AA rules; serious and critical findings fail the test. */
-  async function shot(page: Page, name: string) {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    // Evaluated, not added as a <script>: the app's CSP (script-src 'self') refuses inline scripts.
-    await page.evaluate(readFileSync(AXE, 'utf8'));
-    const violations: { id: string; impact: string; help: string; nodes: string[] }[] = await page.evaluate(async () => {
-      const r = await (globalThis as any).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
-      return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n: any) => n.target.join(' ')) }));
-    });
-    // eslint-disable-next-line no-console
-    if (process.env.WEB_E2E_DEBUG) for (const v of violations) console.log(`axe ${name}: ${v.id} (${v.impact}) ${v.nodes.join(' | ')}`);
-    for (const v of violations) if (v.impact === 'serious' || v.impact === 'critical') a11yProblems.push(`${name}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.join(' | ')}`);
-  }
+  const newPage = () => h.newPage();
+  const shot = (page: Page, name: string) => h.shot(page, name);
 
   async function account(displayName: string, roles: ('requester' | 'worker')[]): Promise<TestUser> {
     const email = `${displayName.toLowerCase().replace(/\W+/g, '-')}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@test.tally`;

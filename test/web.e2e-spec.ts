@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { CreateHITCommand, GetAccountBalanceCommand, ListAssignmentsForHITCommand, MTurkClient } from '@aws-sdk/client-mturk';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Page } from 'playwright-core';
 import { createAdmin, createTestApp, dataSourceOf, startFakeStripe, TestApp, TestUser } from '@tally/testing';
+import { BrowserHarness, startBrowser } from './browser-harness';
 
 /**
  * The browser UI end to end in Debian's Chromium: a requester creates, (funds,) fills and
@@ -16,10 +15,6 @@ import { createAdmin, createTestApp, dataSourceOf, startFakeStripe, TestApp, Tes
  *
  * Chromium must launch: if it cannot, this test fails (it never skips).
  */
-const ROOT = resolve(__dirname, '..');
-const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const AXE = require.resolve('axe-core/axe.min.js');
 const PASSWORD = 'correct horse battery';
 /** Unique per run: other suites create campaigns with similar names in the same database at the same time. */
 const CAMPAIGN = `Review sentiment ${Date.now().toString(36)}`;
@@ -77,19 +72,13 @@ describe('browser UI (e2e, Chromium)', () => {
   let base: string;
   let images: Server;
   let imageUrl: string;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const consoleErrors: string[] = [];
+  let h: BrowserHarness;
+  let consoleErrors: string[];
+  let a11yProblems: string[];
 
   beforeAll(async () => {
-    // Always build the UI from the current source (a second or two), so the test never runs a stale bundle.
-    execFileSync('npx', ['vite', 'build', '--config', 'apps/web/vite.config.mts', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
-    mkdirSync(SHOTS, { recursive: true });
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does this`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    h = await startBrowser({ ignoreStatuses: [401, 404, 409] }); // statuses the flow provokes on purpose
+    ({ consoleErrors, a11yProblems } = h);
     const png = makePng();
     images = createServer((req, res) => {
       res.writeHead(req.url === '/car.png' ? 200 : 404, { 'Content-Type': 'image/png', 'Access-Control-Allow-Origin': '*' });
@@ -103,45 +92,13 @@ describe('browser UI (e2e, Chromium)', () => {
   });
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
+    await h?.close();
     await t?.close();
     await new Promise((r) => (images ? images.close(r) : r(undefined)));
   });
 
-  async function newPage(): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: true });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    if (process.env.WEB_E2E_DEBUG) page.on('response', async (r) => r.url().includes('/api/work') && console.log(r.request().method(), r.url(), r.status(), (await r.text().catch(() => '')).slice(0, 200)));
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => m.type() === 'error' && !/the server responded with a status of (401|404|409)/.test(m.text()) && consoleErrors.push(m.text()));
-    return page;
-  }
-  /** A full-page screenshot once every chart on the page has drawn (charts load lazily). */
-  const shot = async (page: Page, name: string) => {
-    await page
-      .waitForFunction(() => [...document.querySelectorAll('.chart-box')].every((b: any) => b.classList.contains('empty') || b.querySelector('canvas')), undefined, { timeout: 5000 })
-      .catch(() => undefined);
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    await checkA11y(page, name);
-  };
-
-  /** axe-core's WCAG 2 A/AA rules on the page as shown; serious and critical findings fail the test at the end. */
-  const a11yProblems: string[] = [];
-  async function checkA11y(page: Page, name: string) {
-    // Evaluated, not added as a <script>: the app's CSP (script-src 'self') refuses inline scripts, and the test must not bypass it.
-    await page.evaluate(readFileSync(AXE, 'utf8'));
-    const violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] = await page.evaluate(async () => {
-      const r = await (globalThis as any).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
-      return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n: any) => ({ target: n.target })) }));
-    });
-    // eslint-disable-next-line no-console
-    if (process.env.WEB_E2E_DEBUG) for (const v of violations) console.log(`axe ${name}: ${v.id} (${v.impact}) ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
-    for (const v of violations)
-      if (v.impact === 'serious' || v.impact === 'critical') a11yProblems.push(`${name}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
-  }
+  const newPage = () => h.newPage({ acceptDownloads: true });
+  const shot = (page: Page, name: string) => h.shot(page, name);
 
   async function signUpInBrowser(page: Page, name: string, role: 'worker' | 'requester', at = base): Promise<string> {
     const email = `${name.toLowerCase().replace(/\W+/g, "-")}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@test.tally`;
@@ -216,8 +173,7 @@ describe('browser UI (e2e, Chromium)', () => {
       await wholeFlow();
     } catch (e) {
       // Leave a picture of every open page for whoever reads the failure.
-      let n = 0;
-      for (const c of contexts) for (const p of c.pages()) await p.screenshot({ path: join(SHOTS, `failure-${++n}.png`), fullPage: true }).catch(() => undefined);
+      await h.shootAll('failure');
       throw e;
     }
   });
