@@ -34,7 +34,7 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { MturkExpirySweep } from '@tally/mturk';
-import { createAdmin, createTestApp, dataSourceOf, signUp, TestApp, TestUser } from '@tally/testing';
+import { createAdmin, createTestApp, dataSourceOf, selectionForm, signUp, TestApp, TestUser } from '@tally/testing';
 
 /**
  * The MTurk-compatible requester API driven by the official, unmodified AWS SDK client
@@ -42,24 +42,6 @@ import { createAdmin, createTestApp, dataSourceOf, signUp, TestApp, TestUser } f
  * written for Mechanical Turk. Workers answer through Tally's own worker API.
  */
 jest.setTimeout(90_000);
-
-const SELECTION_FORM = (text: string) => `<?xml version="1.0" encoding="UTF-8"?>
-<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd">
-  <Question>
-    <QuestionIdentifier>animal</QuestionIdentifier>
-    <IsRequired>true</IsRequired>
-    <QuestionContent><Text>${text}</Text></QuestionContent>
-    <AnswerSpecification>
-      <SelectionAnswer>
-        <StyleSuggestion>radiobutton</StyleSuggestion>
-        <Selections>
-          <Selection><SelectionIdentifier>cat</SelectionIdentifier><Text>A cat</Text></Selection>
-          <Selection><SelectionIdentifier>dog</SelectionIdentifier><Text>A dog</Text></Selection>
-        </Selections>
-      </SelectionAnswer>
-    </AnswerSpecification>
-  </Question>
-</QuestionForm>`;
 
 const HTML_QUESTION = `<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">
   <HTMLContent><![CDATA[<!DOCTYPE html><html><body><form name="mturk_form" method="post" action="https://www.mturk.com/mturk/externalSubmit">
@@ -134,7 +116,7 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     expect((await mturk.send(new CreateHITTypeCommand(typeParams))).HITTypeId).toBe(HITTypeId); // equal parameters → same type
 
     const created = await mturk.send(
-      new CreateHITWithHITTypeCommand({ HITTypeId, MaxAssignments: 2, LifetimeInSeconds: 3600, Question: SELECTION_FORM('The cat sat on the mat.'), UniqueRequestToken: 'hit-token-1', RequesterAnnotation: 'batch 7' }),
+      new CreateHITWithHITTypeCommand({ HITTypeId, MaxAssignments: 2, LifetimeInSeconds: 3600, Question: selectionForm('The cat sat on the mat.'), UniqueRequestToken: 'hit-token-1', RequesterAnnotation: 'batch 7' }),
     );
     const hit = created.HIT!;
     expect(hit).toMatchObject({ HITTypeId, HITStatus: 'Assignable', MaxAssignments: 2, Reward: '0.50', Title: 'Cat or dog?', RequesterAnnotation: 'batch 7', NumberOfAssignmentsAvailable: 2, NumberOfAssignmentsPending: 0, NumberOfAssignmentsCompleted: 0, HITReviewStatus: 'NotReviewed' });
@@ -142,7 +124,7 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     expect(hit.Expiration!.getTime() - Date.now()).toBeGreaterThan(3500_000);
 
     // The same UniqueRequestToken again: MTurk's answer (HitAlreadyExists naming the HIT), and no second task.
-    const dup = await rejects(mturk.send(new CreateHITWithHITTypeCommand({ HITTypeId, MaxAssignments: 2, LifetimeInSeconds: 3600, Question: SELECTION_FORM('The cat sat on the mat.'), UniqueRequestToken: 'hit-token-1' })));
+    const dup = await rejects(mturk.send(new CreateHITWithHITTypeCommand({ HITTypeId, MaxAssignments: 2, LifetimeInSeconds: 3600, Question: selectionForm('The cat sat on the mat.'), UniqueRequestToken: 'hit-token-1' })));
     expect(dup).toBeInstanceOf(RequestError);
     expect(dup.TurkErrorCode).toBe('AWS.MechanicalTurk.HitAlreadyExists');
     expect(dup.message).toContain(hit.HITId);
@@ -319,14 +301,14 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     const ft = (await mturk.send(new CreateHITCommand({ ...base, Question: freeText }))).HIT!;
     const [c1] = await ds.query(`SELECT c.task_type, c.max_text_length FROM campaigns c JOIN mturk_hits h ON h.campaign_id = c.id WHERE h.task_id = $1`, [ft.HITId]);
     expect(c1).toEqual({ task_type: 'text', max_text_length: 50 });
-    const multi = SELECTION_FORM('Which animals?').replace('<StyleSuggestion>radiobutton</StyleSuggestion>', '<StyleSuggestion>checkbox</StyleSuggestion><MaxSelectionCount>2</MaxSelectionCount>');
+    const multi = selectionForm('Which animals?').replace('<StyleSuggestion>radiobutton</StyleSuggestion>', '<StyleSuggestion>checkbox</StyleSuggestion><MaxSelectionCount>2</MaxSelectionCount>');
     const ml = (await mturk.send(new CreateHITCommand({ ...base, Question: multi }))).HIT!;
     const [c2] = await ds.query(`SELECT c.task_type, c.labels FROM campaigns c JOIN mturk_hits h ON h.campaign_id = c.id WHERE h.task_id = $1`, [ml.HITId]);
     expect(c2).toEqual({ task_type: 'multi-label', labels: ['cat', 'dog'] });
 
     // What has no Tally task type, or is malformed, is refused naming the problem; nothing is created.
     const before = (await mturk.send(new ListHITsCommand({ MaxResults: 100 }))).NumResults;
-    const twoQuestions = SELECTION_FORM('x').replace('</QuestionForm>', SELECTION_FORM('y').replace(/^[\s\S]*?<Question>/, '<Question>').replace('animal', 'animal2'));
+    const twoQuestions = selectionForm('x').replace('</QuestionForm>', selectionForm('y').replace(/^[\s\S]*?<Question>/, '<Question>').replace('animal', 'animal2'));
     const e1 = await rejects(mturk.send(new CreateHITCommand({ ...base, Question: twoQuestions })));
     expect(e1).toBeInstanceOf(RequestError);
     expect(e1.TurkErrorCode).toBe('AWS.MechanicalTurk.UnsupportedQuestion');
@@ -467,7 +449,7 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
       (await ds.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'approval' AND reference = $1 AND memo LIKE '%from cash%'`, [campaignId]))[0].n;
 
     // One assignment: 0.50 + 20% fee = 0.60 on hold.
-    const hitA = (await mturk.send(new CreateHITCommand({ ...base, Question: SELECTION_FORM('A cat.') }))).HIT!;
+    const hitA = (await mturk.send(new CreateHITCommand({ ...base, Question: selectionForm('A cat.') }))).HIT!;
     expect(await balance()).toEqual({ available: 340, onHold: 60 });
 
     // Two more: 2 × 0.60 moves from available to on hold, with the HIT growing in the same transaction.
@@ -490,7 +472,7 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     expect(await approvalsFromCash(await campaignOf(hitA.HITId!))).toBe(0);
 
     // Extra assignments never filled come back when the HIT closes (here: expired with one answer in).
-    const hitB = (await mturk.send(new CreateHITCommand({ ...base, Question: SELECTION_FORM('A dog.') }))).HIT!;
+    const hitB = (await mturk.send(new CreateHITCommand({ ...base, Question: selectionForm('A dog.') }))).HIT!;
     await mturk.send(new CreateAdditionalAssignmentsForHITCommand({ HITId: hitB.HITId, NumberOfAdditionalAssignments: 2 }));
     expect(await balance()).toEqual({ available: 40, onHold: 180 });
     const onlyB = await answer(await signUp(t, ['worker']), hitB.HITId!, { label: 'dog' });
@@ -501,7 +483,7 @@ describe('MTurk requester API with the AWS SDK (e2e)', () => {
     expect(await approvalsFromCash(await campaignOf(hitB.HITId!))).toBe(0);
 
     // A HIT that expired unanswered gave its escrow back; extending it escrows its assignment again.
-    const hitC = (await mturk.send(new CreateHITCommand({ ...base, Question: SELECTION_FORM('A bird.') }))).HIT!;
+    const hitC = (await mturk.send(new CreateHITCommand({ ...base, Question: selectionForm('A bird.') }))).HIT!;
     expect(await balance()).toEqual({ available: 100, onHold: 60 });
     await mturk.send(new UpdateExpirationForHITCommand({ HITId: hitC.HITId, ExpireAt: new Date(0) }));
     expect(await balance()).toEqual({ available: 160, onHold: 0 });

@@ -3,7 +3,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Page } from 'playwright-core';
 import { JobsService } from '@tally/jobs';
-import { createAdmin, createTestApp, dataSourceOf, TestApp, TestUser } from '@tally/testing';
+import { createAdmin, createTestApp, dataSourceOf, selectionForm, TestApp, TestUser } from '@tally/testing';
 import { verifySignature, WEBHOOK_DELIVERIES_JOB } from '@tally/webhooks';
 import { BrowserHarness, startBrowser } from './browser-harness';
 
@@ -17,16 +17,7 @@ import { BrowserHarness, startBrowser } from './browser-harness';
  * Chromium must launch: if it cannot, this test fails (it never skips).
  */
 const PASSWORD = 'correct horse battery';
-const QUESTION = `<?xml version="1.0" encoding="UTF-8"?>
-<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd">
-  <Question><QuestionIdentifier>animal</QuestionIdentifier><IsRequired>true</IsRequired>
-    <QuestionContent><Text>Cat or dog?</Text></QuestionContent>
-    <AnswerSpecification><SelectionAnswer><StyleSuggestion>radiobutton</StyleSuggestion><Selections>
-      <Selection><SelectionIdentifier>cat</SelectionIdentifier><Text>A cat</Text></Selection>
-      <Selection><SelectionIdentifier>dog</SelectionIdentifier><Text>A dog</Text></Selection>
-    </Selections></SelectionAnswer></AnswerSpecification>
-  </Question>
-</QuestionForm>`;
+const QUESTION = selectionForm('Cat or dog?');
 
 jest.setTimeout(120_000);
 

@@ -10,7 +10,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { JobsService } from '@tally/jobs';
-import { createAdmin, createTestApp, dataSourceOf, seedCampaign, signUp, TestApp, TestUser } from '@tally/testing';
+import { createAdmin, createTestApp, dataSourceOf, seedCampaign, selectionForm, signUp, TestApp, TestUser } from '@tally/testing';
 import { CompleteCampaignsUseCase } from '@tally/work';
 import { MAX_DELIVERY_ATTEMPTS, recordWebhookEvent, verifySignature, WEBHOOK_DELIVERIES_JOB } from '@tally/webhooks';
 
@@ -319,16 +319,7 @@ describe('requester webhooks (e2e)', () => {
   });
 
   describe('MTurk UpdateNotificationSettings and NotifyWorkers (AWS SDK)', () => {
-    const QUESTION = `<?xml version="1.0" encoding="UTF-8"?>
-<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd">
-  <Question><QuestionIdentifier>animal</QuestionIdentifier><IsRequired>true</IsRequired>
-    <QuestionContent><Text>Cat or dog?</Text></QuestionContent>
-    <AnswerSpecification><SelectionAnswer><StyleSuggestion>radiobutton</StyleSuggestion><Selections>
-      <Selection><SelectionIdentifier>cat</SelectionIdentifier><Text>A cat</Text></Selection>
-      <Selection><SelectionIdentifier>dog</SelectionIdentifier><Text>A dog</Text></Selection>
-    </Selections></SelectionAnswer></AnswerSpecification>
-  </Question>
-</QuestionForm>`;
+    const QUESTION = selectionForm('Cat or dog?');
 
     async function requesterWithKey(): Promise<{ user: TestUser; mturk: MTurkClient }> {
       const user = await signUp(t, ['requester']);

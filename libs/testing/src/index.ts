@@ -4,3 +4,4 @@ export { seedCampaign, seedUsers, dataSourceOf } from './fixtures';
 export type { SeedCampaignOverrides, SeedItem, SeededCampaign } from './fixtures';
 export { FakeStripe, startFakeStripe, parseStripeForm } from './fake-stripe';
 export type { RecordedRequest, FailureSpec } from './fake-stripe';
+export { selectionForm } from './mturk-fixtures';
