@@ -54,6 +54,12 @@ export async function createApp(config: TallyConfig, databaseUrl: string, opts: 
 
 export function configureApp(app: NestExpressApplication, config: TallyConfig): void {
   app.set('trust proxy', 'loopback');
+  // Keep idle keep-alive connections longer than clients and load balancers do (AWS SDKs and boto3
+  // pool them; ALB's idle timeout is 60 s): with Node's 5 s default, a client that reuses a socket
+  // just as the server closes it gets "socket hang up".
+  const server = app.getHttpServer() as import('node:http').Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   app.use(httpMetricsMiddleware); // Prometheus HTTP latency histogram (GET /metrics)
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } }));
   serveWebUi(app); // the browser UI (dist/web) at /, with an SPA fallback outside /api

@@ -266,8 +266,10 @@ export class ReestimateService implements OnModuleInit {
    * would: independent workers share a wrong label with probability (1−a)(1−b)/(K−1), a pair
    * that copies shares nearly all of its mistakes. Flagged for an admin when the observed rate
    * over at least `collusionMinShared` shared tasks with a reference exceeds the expected one by
-   * more than `collusionMargin` and a binomial test puts the count below 0.1% chance. Excluded
-   * answers count here: copying is evidence even after a block.
+   * more than `collusionMargin` and a binomial test puts the count below chance level: 1% for the
+   * whole campaign, divided among the pairs tested (Bonferroni), since a campaign with n workers
+   * tests up to n(n−1)/2 pairs and a fixed per-pair level would flag honest pairs by chance alone.
+   * Excluded answers count here: copying is evidence even after a block.
    */
   private async collusion(
     campaignId: string,
@@ -299,16 +301,17 @@ export class ReestimateService implements OnModuleInit {
         }
     }
     const K = Math.max(2, labels.length);
+    const tested = [...pairs].filter(([, p]) => p.shared >= rules.collusionMinShared);
+    const alpha = 0.01 / Math.max(1, tested.length);
     let flagged = 0;
-    for (const [key, p] of pairs) {
-      if (p.shared < rules.collusionMinShared) continue;
+    for (const [key, p] of tested) {
       const [a, b] = key.split('|');
       const qa = skills.get(a)?.accuracy ?? 0.7;
       const qb = skills.get(b)?.accuracy ?? 0.7;
       const expected = ((1 - qa) * (1 - qb)) / (taskType === 'single-label' ? K - 1 : 1);
       const observed = p.agreeWrong / p.shared;
-      // far above (the margin) and unlikely by chance (binomial tail under independence < 0.001)
-      if (observed - expected <= rules.collusionMargin || binomialTail(p.agreeWrong, p.shared, expected) >= 0.001) continue;
+      // far above (the margin) and unlikely by chance (binomial tail under independence, corrected for the number of pairs)
+      if (observed - expected <= rules.collusionMargin || binomialTail(p.agreeWrong, p.shared, expected) >= alpha) continue;
       const reason = `share the same wrong answer on ${p.agreeWrong} of ${p.shared} shared tasks (${observed.toFixed(2)}) where their accuracies (${qa.toFixed(2)}, ${qb.toFixed(2)}) explain ${expected.toFixed(2)}`;
       if (await this.control.flag(campaignId, 'collusion', [a, b], reason, { shared: p.shared, agree: p.agree, agreeWrong: p.agreeWrong, expected })) flagged++;
     }
