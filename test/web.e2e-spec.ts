@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { CreateHITCommand, GetAccountBalanceCommand, ListAssignmentsForHITCommand, MTurkClient } from '@aws-sdk/client-mturk';
 import { Page } from 'playwright-core';
-import { createAdmin, createTestApp, dataSourceOf, startFakeStripe, TestApp, TestUser } from '@tally/testing';
+import { createAdmin, createTestApp, dataSourceOf, seedCampaign, signUp, startFakeStripe, TestApp, TestUser } from '@tally/testing';
 import { BrowserHarness, startBrowser } from './browser-harness';
 
 /**
@@ -713,6 +713,28 @@ describe('browser UI (e2e, Chromium)', () => {
     } finally {
       await s.close();
     }
+  });
+
+  it('shows a model pre-label as a suggestion the worker can start from (modelLabels = suggest)', async () => {
+    const requester = await signUp(t, ['requester']);
+    const c = await seedCampaign(t, requester.id, { labels: ['cat', 'dog', 'bird'] }, [{ payload: { text: 'A small animal that barks' }, prelabel: { label: 'dog' } }]);
+    await dataSourceOf(t).query(`UPDATE campaigns SET model_labels = 'suggest' WHERE id = $1`, [c.id]);
+    await dataSourceOf(t).query(`UPDATE tasks SET prelabel_model = 'animals-v2', prelabel_confidence = 0.87 WHERE campaign_id = $1`, [c.id]);
+    const page = await newPage();
+    await signUpInBrowser(page, 'Suggested Worker', 'worker');
+    await page.goto(`${base}/work/${c.id}`);
+    await nextTask(page);
+    await see(page.locator('.model-suggestion')).toContainText('Model suggestion (animals-v2, 87% sure): dog');
+    await see(page.getByRole('radio', { checked: true })).toHaveCount(0); // a suggestion, not a pre-filled answer
+    await page.getByRole('button', { name: 'Start from the suggestion' }).click();
+    await see(page.getByRole('radio', { name: /dog/i, checked: true })).toHaveCount(1);
+    await shot(page, '30-task-model-suggestion');
+    await page.getByTestId('submit').click(); // (Enter would press the focused suggestion button again)
+    await expectEmpty(page);
+    const [stored] = await dataSourceOf(t).query(`SELECT answer FROM assignments WHERE campaign_id = $1`, [c.id]);
+    expect(stored.answer).toEqual({ label: 'dog' });
+    expect(consoleErrors).toEqual([]);
+    expect(a11yProblems).toEqual([]);
   });
 
   it('serves the SPA at / and deep links, and leaves API 404s alone', async () => {

@@ -48,9 +48,16 @@ interface Form {
   goldRate: number;
   goldPassMark: number;
   aggregationMethod: string;
+  modelLabels: 'off' | 'suggest' | 'annotator';
   minReliability: string;
   minApprovedCount: string;
 }
+
+const MODEL_LABELS = [
+  { value: 'off', name: 'Not used' },
+  { value: 'suggest', name: 'Shown to workers as a suggestion' },
+  { value: 'annotator', name: 'Counted as one more (unpaid) annotator in consensus' },
+] as const;
 
 const STEPS = ['Task type and labels', 'Instructions', 'Reward and redundancy', 'Quality', 'Review'];
 
@@ -76,6 +83,7 @@ export function CampaignWizardPage() {
     goldRate: 0,
     goldPassMark: 0.8,
     aggregationMethod: 'mv',
+    modelLabels: 'off',
     minReliability: '',
     minApprovedCount: '',
   });
@@ -106,6 +114,7 @@ export function CampaignWizardPage() {
       goldPassMark: Number(f.goldPassMark),
       qualification,
       aggregationMethod: f.aggregationMethod,
+      modelLabels: f.modelLabels,
     };
   };
   const stepProblem = (): string | null => {
@@ -252,6 +261,16 @@ export function CampaignWizardPage() {
                   ))}
                 </select>
               </label>
+              <label className="field">
+                <span>Model pre-labels (items imported with a prelabel)</span>
+                <select name="modelLabels" value={f.modelLabels} onChange={(e) => set('modelLabels', e.target.value as Form['modelLabels'])}>
+                  {MODEL_LABELS.map((m) => (
+                    <option key={m.value} value={m.value}>
+                      {m.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
               <div className="row">
                 {num('goldRate', 'Share of gold items', { min: 0, max: 0.5, step: 0.01 }, 'Hidden known answers mixed into the work.')}
                 {num('goldPassMark', 'Gold pass mark', { min: 0, max: 1, step: 0.01 })}
@@ -291,7 +310,8 @@ export function CampaignWizardPage() {
               </dd>
               <dt>Quality</dt>
               <dd>
-                {METHODS.find((m) => m.value === f.aggregationMethod)?.name}; gold {Math.round(f.goldRate * 100)}% (pass {f.goldPassMark})
+                {METHODS.find((m) => m.value === f.aggregationMethod)?.name}; gold {Math.round(f.goldRate * 100)}% (pass {f.goldPassMark}); model pre-labels:{' '}
+                {MODEL_LABELS.find((m) => m.value === f.modelLabels)?.name.toLowerCase()}
               </dd>
             </dl>
           )}

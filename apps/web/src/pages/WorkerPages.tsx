@@ -64,6 +64,8 @@ interface Claim {
   instructions: string;
   leaseExpiresAt: string;
   resumed?: boolean;
+  /** A model's pre-label, when the campaign shows them as suggestions (modelLabels = suggest). */
+  suggestion?: { answer: Answer; model: string | null; confidence: number | null };
 }
 
 const typeName = (t: string) => TASK_TYPES.find((x) => x.value === t)?.name ?? t;
@@ -298,7 +300,19 @@ export function TaskPage() {
               {framed ? (
                 <MturkFrame assignmentId={claim.assignmentId} title={`Task page: ${campaign?.name ?? 'MTurk HIT'}`} onSubmitted={() => void framedSubmitted()} />
               ) : (
-                <TaskWidget taskType={claim.taskType} labels={claim.labels} payload={claim.imageSrc ? { ...claim.payload, imageUrl: claim.imageSrc } : claim.payload} value={answer} onChange={setAnswer} onSubmit={submit} keys={phase === 'ready'} />
+                <>
+                  {claim.suggestion && (
+                    <p className="model-suggestion muted">
+                      Model suggestion{claim.suggestion.model ? ` (${claim.suggestion.model}` : ''}
+                      {claim.suggestion.confidence !== null ? `${claim.suggestion.model ? ', ' : ' ('}${Math.round(claim.suggestion.confidence * 100)}% sure)` : claim.suggestion.model ? ')' : ''}:{' '}
+                      <strong>{summarize(claim.suggestion.answer)}</strong>. Check it against the item; it may be wrong.{' '}
+                      <button type="button" className="link" onClick={() => setAnswer(claim.suggestion!.answer)}>
+                        Start from the suggestion
+                      </button>
+                    </p>
+                  )}
+                  <TaskWidget taskType={claim.taskType} labels={claim.labels} payload={claim.imageSrc ? { ...claim.payload, imageUrl: claim.imageSrc } : claim.payload} value={answer} onChange={setAnswer} onSubmit={submit} keys={phase === 'ready'} />
+                </>
               )}
             </div>
           )}
