@@ -104,6 +104,38 @@ describe('models as annotators (e2e)', () => {
     expect(s2.suggestion).toBeUndefined();
   });
 
+  it('suggest: gold must carry a pre-label like real items, so a missing suggestion never gives gold away', async () => {
+    const c = await t.http
+      .post('/api/campaigns')
+      .set(requester.auth)
+      .send({ name: 'gold suggest', taskType: 'single-label', labels: ['cat', 'dog'], rewardMinor: 10, currency: 'usd', redundancyMin: 1, redundancyMax: 1, goldRate: 1 })
+      .expect(201);
+    const items = (rows: unknown[]) => t.http.post(`/api/campaigns/${c.body.id}/items`).set(requester.auth).set('content-type', 'application/x-ndjson').send(jsonl(rows));
+    // off (for now): a bare gold row is fine
+    expect((await items([{ payload: { text: 'gold, no model' }, gold: { label: 'cat' } }, { payload: { text: 'real' }, prelabel: { label: 'dog' }, prelabelModel: 'm' }]).expect(201)).body.inserted).toBe(2);
+    // switched to suggest on the draft: the publish refuses, naming how many gold items are bare; nothing is reserved
+    await t.http.patch(`/api/campaigns/${c.body.id}`).set(requester.auth).send({ modelLabels: 'suggest' }).expect(200);
+    const refused = await t.http.post(`/api/campaigns/${c.body.id}/publish`).set(requester.auth).expect(422);
+    expect(refused.body).toMatchObject({ code: 'CAMPAIGN_GOLD_WITHOUT_PRELABEL', message: expect.stringMatching(/^1 gold item\(s\) have no prelabel/) });
+    expect((await t.http.get(`/api/campaigns/${c.body.id}`).set(requester.auth).expect(200)).body.status).toBe('draft');
+    // in suggest mode an import refuses the bare gold row, naming the field; a pre-labelled gold row goes in
+    const imp = await items([{ payload: { text: 'gold 2' }, gold: { label: 'dog' } }, { payload: { text: 'gold 3' }, gold: { label: 'dog' }, prelabel: { label: 'dog' }, prelabelModel: 'm', prelabelConfidence: 0.7 }]).expect(201);
+    expect(imp.body).toMatchObject({ inserted: 1, rejected: 1, errors: [{ line: 1, field: 'prelabel', problem: expect.stringMatching(/gold item needs a prelabel .*could tell it from real items/) }] });
+    await ds.query(`UPDATE tasks SET prelabel = '{"label":"dog"}', prelabel_model = 'm' WHERE campaign_id = $1 AND prelabel IS NULL`, [c.body.id]);
+    await t.http.post(`/api/campaigns/${c.body.id}/publish`).set(requester.auth).expect(200);
+    // every claim, gold or real, carries a suggestion of the same shape
+    const w = await signUp(t, ['worker']);
+    const taskIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const a = await claim(w, c.body.id);
+      expect(Object.keys(a.suggestion ?? {}).sort()).toEqual(['answer', 'confidence', 'model']);
+      taskIds.push(a.taskId);
+      await t.http.post(`/api/work/assignments/${a.assignmentId}/submit`).set(w.auth).send({ answer: { label: 'dog' } }).expect(200);
+    }
+    const kinds = await ds.query(`SELECT status = 'gold' AS gold, count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) GROUP BY 1 ORDER BY 1`, [taskIds]);
+    expect(kinds).toEqual([{ gold: false, n: 1 }, { gold: true, n: 2 }]);
+  });
+
   it('annotator: the model is one more vote in consensus, but never paid, never an answer, never in worker tables', async () => {
     // Two workers split cat / dog; the model says dog. Plain majority over the humans alone is a
     // tie that goes to the label listed first (cat); with the model as an annotator it is dog.

@@ -264,6 +264,62 @@ describe('quality control (e2e)', () => {
     });
   });
 
+  describe('campaign-wide Dawid-Skene rules', () => {
+    /**
+     * 16 tasks over 4 labels, every task answered by 5 workers: three honest workers (each wrong
+     * once, on different tasks, never with the pair's label) and a pair who copy each other and
+     * share the same wrong label on 12 of the 16 tasks. Independent workers of their accuracy
+     * would share a wrong label on ~19% of tasks; the pair shares one on 75%.
+     */
+    it('collusion flags the copying pair only; the skill rule blocks the pair beyond reasonable doubt, never the honest workers', async () => {
+      const labels = ['cat', 'dog', 'bird', 'fish'];
+      const c = await campaign({ labels, redundancyMin: 5, redundancyMax: 5 }, items(16, 0));
+      await rules(c.id, { collusionMinShared: 8, collusionMargin: 0.3 }).expect(200);
+      const honest = [await signUp(t, ['worker']), await signUp(t, ['worker']), await signUp(t, ['worker'])];
+      const pair = [await signUp(t, ['worker']), await signUp(t, ['worker'])];
+      const truthOf = async (taskId: string) => {
+        const i = Number(/^real (\d+) /.exec((await ds.query(`SELECT payload FROM tasks WHERE id = $1`, [taskId]))[0].payload.text)![1]);
+        return { i, truth: labels[i % 4], copied: labels[(i + 1) % 4] };
+      };
+      for (const w of [...honest, ...pair])
+        for (let n = 0; n < 16; n++) {
+          const a = await claim(w, c.id).expect(200);
+          const { i, truth, copied } = await truthOf(a.body.taskId);
+          let label = truth;
+          if (pair.includes(w) && i < 12) label = copied;
+          const h = honest.indexOf(w);
+          if (h >= 0 && i === 12 + h) label = labels[(i + 2) % 4]; // an honest slip, on a task the pair got right
+          await submit(w, a.body.assignmentId, { label }).expect(200);
+        }
+
+      const report = await t.app.get(ReestimateService).reestimateCampaign(c.id);
+      expect(report).toMatchObject({ method: 'ds', workers: 5, answers: 80, skillActions: 0 });
+      const flags = await t.http.get(`/api/admin/quality/flags`).query({ campaignId: c.id }).set(admin.auth).expect(200);
+      expect(flags.body.items).toEqual([
+        expect.objectContaining({ kind: 'collusion', workers: pair.map((w) => w.id).sort(), reason: expect.stringMatching(/share the same wrong answer on 12 of 16 shared tasks/) }),
+      ]);
+      // the requester sees the flag under pseudonyms; running the job again does not flag the pair twice
+      const forOwner = await t.http.get(`/api/campaigns/${c.id}/flags`).set(requester.auth).expect(200);
+      expect(forOwner.body.items[0].workers).toEqual([expect.stringMatching(/^W-/), expect.stringMatching(/^W-/)]);
+      expect((await t.app.get(ReestimateService).reestimateCampaign(c.id)).collusionFlags).toBe(0);
+
+      // the Dawid-Skene accuracy rule: the pair's accuracy (~0.25 over 16 answers) is under the pass mark 0.8 even at its
+      // 99% upper bound; the honest workers' (~0.94) is not
+      await rules(c.id, { skillAction: 'block', skillMinAnswers: 10 }).expect(200);
+      expect((await t.app.get(ReestimateService).reestimateCampaign(c.id)).skillActions).toBe(2);
+      const log = await t.http.get(`/api/campaigns/${c.id}/rule-log`).set(requester.auth).expect(200);
+      const skillLog = log.body.items.filter((e: { rule: string }) => e.rule === 'ds-accuracy');
+      expect(skillLog).toHaveLength(2);
+      for (const e of skillLog) expect(e).toMatchObject({ action: 'block', reason: expect.stringMatching(/Dawid-Skene accuracy 0\.\d+ over 16 answers: even its 99% upper bound 0\.\d+ is under the pass mark 0\.8/) });
+      const blocked = await ds.query(`SELECT DISTINCT worker_id FROM assignments WHERE campaign_id = $1 AND excluded_at IS NOT NULL`, [c.id]);
+      expect(blocked.map((r: { worker_id: string }) => r.worker_id).sort()).toEqual(pair.map((w) => w.id).sort());
+      for (const w of pair) expect((await claim(w, c.id).expect(403)).body.message).toMatch(/blocked from this campaign/);
+      // their answers are excluded, so tasks they answered wrongly reopen for honest answers
+      const open = await ds.query(`SELECT count(*)::int AS n FROM tasks WHERE campaign_id = $1 AND status <> 'complete'`, [c.id]);
+      expect(open[0].n).toBeGreaterThan(0);
+    });
+  });
+
   describe('review policy', () => {
     it('consensus: agreeing answers approved and paid at completion, the disagreeing one left to the requester', async () => {
       const r = await signUp(t, ['requester']);

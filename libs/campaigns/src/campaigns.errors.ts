@@ -8,6 +8,12 @@ export const CampaignErrors = {
   statusConflict: (current: CampaignStatus, action: string) =>
     conflict('CAMPAIGN_STATUS_CONFLICT', `Cannot ${action} a campaign that is ${current}`, { status: current }),
   hasNoItems: () => unprocessable('CAMPAIGN_HAS_NO_ITEMS', 'A campaign needs at least one item before it can be published'),
+  goldWithoutPrelabel: (n: number) =>
+    unprocessable(
+      'CAMPAIGN_GOLD_WITHOUT_PRELABEL',
+      `${n} gold item(s) have no prelabel, but the campaign shows model suggestions (modelLabels: suggest): workers could tell them from real items. Import them again with a prelabel, remove them, or set modelLabels to off or annotator`,
+      { goldWithoutPrelabel: n },
+    ),
   deadlinePassed: () => unprocessable('CAMPAIGN_DEADLINE_PASSED', 'The campaign deadline has passed; move it before publishing'),
   /** Items were validated against the task type and labels they were imported under. */
   hasItems: (what: string) =>

@@ -199,7 +199,10 @@ export class CampaignsService {
         throw CampaignErrors.deadlinePassed();
       }
       await opts.within?.(em, current);
-      if (action === 'publish') await this.ledger.reserveEscrow(em, current, { actorId: ownerId });
+      if (action === 'publish') {
+        await assertGoldLooksReal(em, current);
+        await this.ledger.reserveEscrow(em, current, { actorId: ownerId });
+      }
       if (action === 'cancel') await this.releaseEscrow(em, current, 'campaign cancelled', ownerId);
       await this.audit.record(
         { actorId: ownerId, action: `campaign.${action}`, objectType: 'campaign', objectId: id, data: { from: updated[0].previous_status, to } },
@@ -257,4 +260,15 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (m) => `\\${m}`);
+}
+
+/**
+ * Publishing a campaign that shows model suggestions: every gold item must carry a pre-label
+ * (imports refuse such rows, but modelLabels can be switched to `suggest` on a draft afterwards),
+ * else workers could tell gold from real tasks by the missing suggestion.
+ */
+async function assertGoldLooksReal(em: EntityManager, c: CampaignEntity): Promise<void> {
+  if (c.modelLabels !== 'suggest') return;
+  const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM tasks WHERE campaign_id = $1 AND status = 'gold' AND prelabel IS NULL`, [c.id]);
+  if (n > 0) throw CampaignErrors.goldWithoutPrelabel(n);
 }

@@ -10,7 +10,7 @@ import { IMPORTABLE_STATUSES } from '../campaign-settings';
 import { CampaignEntity } from '../entities/campaign.entity';
 import { ImportRowError, ItemImportEntity } from '../entities/item-import.entity';
 import { ImportFormat, resolveImportFormat } from '../import/import-format';
-import { ImportItem, toImportItem } from '../import/item-rows';
+import { ImportItem, RowResult, toImportItem } from '../import/item-rows';
 import { limitBytes, parseItems } from '../import/item-parsers';
 
 /** Largest upload accepted (bytes). */
@@ -141,7 +141,7 @@ export class ImportItemsUseCase {
         report(row.line, row.field, row.problem);
         continue;
       }
-      const r = toImportItem(rules, row);
+      const r = goldLooksReal(campaign, toImportItem(rules, row));
       if (!r.ok) {
         rejected++;
         for (const p of r.problems) report(row.line, p.field, p.problem);
@@ -226,3 +226,16 @@ async function insertBatch(em: EntityManager, c: CampaignEntity, batch: ImportIt
   return row.n;
 }
 
+/**
+ * Hidden gold must look like real work. A campaign that shows model suggestions (modelLabels
+ * `suggest`) shows one on every pre-labelled task, so a gold item without a pre-label would stand
+ * out by its missing suggestion: such a row is refused, naming the field.
+ */
+export function goldLooksReal(campaign: Pick<CampaignEntity, 'modelLabels'>, r: RowResult): RowResult {
+  if (!r.ok || campaign.modelLabels !== 'suggest') return r;
+  if (r.item.gold === null || r.item.gold === undefined || (r.item.prelabel !== null && r.item.prelabel !== undefined)) return r;
+  return { ok: false, problems: [{ field: 'prelabel', problem: GOLD_NEEDS_PRELABEL }] };
+}
+
+export const GOLD_NEEDS_PRELABEL =
+  'a gold item needs a prelabel when the campaign shows model suggestions (modelLabels: suggest); without one, workers could tell it from real items';
