@@ -375,6 +375,40 @@ describe('quality control (e2e)', () => {
       expect(done).toMatchObject({ status: 'complete', needed: 4, low_confidence: true, consensus: { label: 'cat', confidence: 0.75, answers: 4, lowConfidence: true } });
     });
 
+    it('multi-label and spans: agreeing answers complete the task, a disagreement buys one more answer', async () => {
+      const ml = await campaign({ taskType: 'multi-label', labels: ['red', 'green', 'blue'], redundancyMin: 2, redundancyMax: 3 }, [
+        { payload: { text: 'a red and blue flag' } },
+        { payload: { text: 'a green field' } },
+      ]);
+      const sp = await campaign({ taskType: 'spans', labels: ['PER', 'LOC'], redundancyMin: 2, redundancyMax: 3 }, [{ payload: { text: 'Ada Lovelace lived in London' } }]);
+      for (const c of [ml, sp]) {
+        await rules(c.id, { dynamicOverlap: true }).expect(200);
+        await setCampaign(c.id, `confidence_target = 0.8`);
+      }
+      const ws = await Promise.all(Array.from({ length: 3 }, () => signUp(t, ['worker'])));
+      const answerFor = async (w: TestUser, campaignId: string, byText: Record<string, unknown>) => {
+        const a = await claim(w, campaignId).expect(200);
+        await submit(w, a.body.assignmentId, byText[a.body.payload.text]).expect(200);
+        return a.body.taskId as string;
+      };
+      const state = async (taskId: string) => (await ds.query(`SELECT status, needed, consensus FROM tasks WHERE id = $1`, [taskId]))[0];
+      // multi-label: both tick red+blue on the flag → complete; on the field they differ → a third answer is asked for
+      const mlAnswers = (w: number) => ({ 'a red and blue flag': { labels: ['red', 'blue'] }, 'a green field': { labels: w === 0 ? ['green'] : ['green', 'blue'] } });
+      for (const w of [0, 1]) for (let n = 0; n < 2; n++) await answerFor(ws[w], ml.id, mlAnswers(w));
+      const [flag, field] = await Promise.all(ml.taskIds.map(state));
+      expect(flag).toMatchObject({ status: 'complete', needed: 2, consensus: { label: ['red', 'blue'] } });
+      expect(field).toMatchObject({ status: 'open', needed: 3 });
+      await answerFor(ws[2], ml.id, mlAnswers(2));
+      expect(await state(ml.taskIds[1])).toMatchObject({ status: 'complete', needed: 3, consensus: { label: ['green', 'blue'] } });
+      // spans: the same two spans from two workers → complete with that consensus
+      const text = 'Ada Lovelace lived in London';
+      const spans = { [text]: { spans: [{ start: 0, end: 12, label: 'PER' }, { start: 22, end: 28, label: 'LOC' }] } };
+      await answerFor(ws[0], sp.id, spans);
+      expect(await state(sp.taskIds[0])).toMatchObject({ status: 'open', needed: 2 });
+      await answerFor(ws[1], sp.id, spans);
+      expect(await state(sp.taskIds[0])).toMatchObject({ status: 'complete', needed: 2, consensus: { label: spans[text] } });
+    });
+
     it('boxes agree by IoU', async () => {
       const c = await campaign({ taskType: 'boxes', labels: ['car'], redundancyMin: 2, redundancyMax: 3 }, [{ payload: { imageUrl: 'https://x.test/1.png', width: 100, height: 100 } }]);
       await rules(c.id, { dynamicOverlap: true }).expect(200);
