@@ -203,6 +203,13 @@ describe('readCsvColumns', () => {
     }
   });
 
+  it('reports a bad line by its number after runs of plain lines, blank lines and CRLF ends, at any chunk size', () => {
+    const p = file('short.csv', 'task,worker,label\nt1,w1,x\r\nt2,w2,y\n\nt3,w1,x,extra\nt4,w2\nt5,w1,x\n');
+    for (const chunk of [5, 9, 1 << 16]) expect(() => readCsvColumns(p, ['task', 'worker', 'label'], chunk)).toThrow(`${p}:6: expected at least 3 fields, got 2`);
+    const q = file('quote.csv', 'task,worker,label\nt1,w1,x\nt2,"w2"x,y\n');
+    expect(() => readCsvColumns(q, ['task', 'worker', 'label'])).toThrow(`${q}:3: characters after a closing quote`);
+  });
+
   it('interns many distinct values across chunk boundaries', () => {
     // (speed is measured by `npm run bench:consensus`, not here: jest's sandbox slows typed-array code)
     const lines = ['task,worker,label'];

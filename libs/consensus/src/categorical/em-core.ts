@@ -87,8 +87,9 @@ export function softCounts(c: Crowd, post: Float64Array, counts: Float64Array): 
  * E-step: post[t][k] ∝ prior[k] · Π_answers confI[wl][k]; returns the log-likelihood
  * Σ_t log Σ_k prior[k] Π confI (for a clamped task, the joint with its gold class).
  * Works in probability space with rescaling (no exp/log per task): products are renormalised
- * whenever they fall below 1e-150, and the normalisers are multiplied into one accumulator whose
- * log is taken only when it leaves [1e-200, 1e200].
+ * whenever they fall below 1e-150 (the normaliser's log is added), and task likelihoods are
+ * multiplied into one accumulator whose log is taken only when it leaves [1e-200, 1e200] (a
+ * likelihood outside [1e-100, 1e100] is logged on its own, so the accumulator never underflows).
  */
 export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: Float64Array, clamp: Int32Array | null, from = 0, to = c.nTasks): number {
   const { K, taskStart, ansWL } = c;
@@ -108,21 +109,20 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
           const z = p0 + p1;
           p0 /= z;
           p1 /= z;
-          acc *= z;
-          if (acc < 1e-200) {
-            ll += Math.log(acc);
-            acc = 1;
-          }
+          ll += Math.log(z); // rare: a log of its own
         }
       }
       const z = p0 + p1;
       post[2 * t] = p0 / z;
       post[2 * t + 1] = p1 / z;
-      acc *= z;
-      if (acc < 1e-200 || acc > 1e200) {
-        ll += Math.log(acc);
-        acc = 1;
-      }
+      // a normaliser far from 1 gets a log of its own: acc stays in [1e-300, 1e300]
+      if (z > 1e-100 && z < 1e100) {
+        acc *= z;
+        if (acc < 1e-200 || acc > 1e200) {
+          ll += Math.log(acc);
+          acc = 1;
+        }
+      } else ll += Math.log(z);
     }
     return ll + Math.log(acc);
   }
@@ -148,11 +148,7 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
           p1 /= s;
           p2 /= s;
           p3 /= s;
-          acc *= s;
-          if (acc < 1e-200) {
-            ll += Math.log(acc);
-            acc = 1;
-          }
+          ll += Math.log(s); // rare: a log of its own
         }
       }
       const z = p0 + p1 + p2 + p3;
@@ -161,11 +157,14 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
       post[o + 1] = p1 / z;
       post[o + 2] = p2 / z;
       post[o + 3] = p3 / z;
-      acc *= z;
-      if (acc < 1e-200 || acc > 1e200) {
-        ll += Math.log(acc);
-        acc = 1;
-      }
+      // a normaliser far from 1 gets a log of its own: acc stays in [1e-300, 1e300]
+      if (z > 1e-100 && z < 1e100) {
+        acc *= z;
+        if (acc < 1e-200 || acc > 1e200) {
+          ll += Math.log(acc);
+          acc = 1;
+        }
+      } else ll += Math.log(z);
     }
     return ll + Math.log(acc);
   }
@@ -178,24 +177,19 @@ export function eStep(c: Crowd, confI: Float64Array, prior: Float64Array, post: 
       for (let k = 0; k < K; k++) s += p[k] *= confI[b + k];
       if (s < 1e-150) {
         for (let k = 0; k < K; k++) p[k] /= s;
-        acc *= s;
-        if (acc < 1e-200) {
-          ll += Math.log(acc);
-          acc = 1;
-        }
+        ll += Math.log(s); // rare: a log of its own
       }
     }
     let z = 0;
     for (let k = 0; k < K; k++) z += p[k];
     const o = t * K;
     const g = clamp ? clamp[t] : -1;
-    if (g >= 0) {
-      for (let k = 0; k < K; k++) post[o + k] = k === g ? 1 : 0;
-      acc *= p[g];
-    } else {
-      for (let k = 0; k < K; k++) post[o + k] = p[k] / z;
-      acc *= z;
-    }
+    if (g >= 0) for (let k = 0; k < K; k++) post[o + k] = k === g ? 1 : 0;
+    else for (let k = 0; k < K; k++) post[o + k] = p[k] / z;
+    // the task's likelihood (with a gold class: the joint with it); far from 1: a log of its own
+    const v = g >= 0 ? p[g] : z;
+    if (v > 1e-100 && v < 1e100) acc *= v;
+    else ll += Math.log(v);
     if (acc < 1e-200 || acc > 1e200) {
       ll += Math.log(acc);
       acc = 1;

@@ -2,7 +2,7 @@ import { buildCrowd, type Crowd } from '../crowd';
 import { BayesianDawidSkene } from './bayesian-dawid-skene';
 import { DawidSkene } from './dawid-skene';
 import { eStep, softCounts, voteShares } from './em-core';
-import { FusedEStep } from './fused-em';
+import { FusedEStep, fusedPass } from './fused-em';
 import { Mace } from './mace';
 
 /** A seeded crowd: `tasks` tasks with `r` answers each from `workers` workers, 70% right. */
@@ -54,7 +54,66 @@ describe('fused E-step', () => {
     expect(totals.reduce((a, b) => a + b, 0)).toBeCloseTo(c.nTasks, 6);
   });
 
-  // the helper thread takes the second half of the tasks; results must not depend on it
+  it.each([
+    [2, false, false],
+    [3, true, false],
+    [4, false, false],
+    [4, false, true],
+    [4, true, true],
+  ])('K = %i (gold clamped: %s, single-precision table: %s): the vote start gives voteShares and their soft counts', (K, clamped, compact) => {
+    const c = crowd(3000, 60, K, 5, K + 1);
+    const clamp = clamped ? new Int32Array(c.nTasks).map((_, t) => (t % 7 === 0 ? t % K : -1)) : null;
+    const f = new FusedEStep(c, clamp, 1, 30_000, compact);
+    const post = new Float64Array(c.nTasks * K);
+    f.voteStart(post);
+    const ref = voteShares(c, undefined, clamp);
+    expect(Array.from(post)).toEqual(Array.from(ref));
+    expect(f.hasCounts).toBe(true);
+    const counts1 = new Float64Array(c.nWorkers * K * K);
+    softCounts(c, ref, counts1);
+    const counts2 = new Float64Array(counts1.length);
+    f.counts(post, counts2);
+    expect(maxDiff(counts1, counts2)).toBeLessThan(compact ? 1e-4 : 1e-9);
+    const totals = new Float64Array(K);
+    f.classTotals(post, totals);
+    expect(totals.reduce((a, b) => a + b, 0)).toBeCloseTo(c.nTasks, 6);
+  });
+
+  it('a short task whose product underflows is redone with rescaling: same result as eStep', () => {
+    // likelihoods of 1e-70 and 1e-75: five answers multiply to ~1e-360, which underflows to 0
+    // without the rescaling (NaN posteriors)
+    const K = 4;
+    const c = crowd(500, 20, K, 5, 9);
+    const confI = new Float64Array(c.nWorkers * K * K).map((_, i) => (i % 3 === 0 ? 1e-70 : 1e-75));
+    const prior = new Float64Array([0.4, 0.3, 0.2, 0.1]);
+    const post1 = new Float64Array(c.nTasks * K);
+    const post2 = new Float64Array(c.nTasks * K);
+    const ll1 = eStep(c, confI, prior, post1, null);
+    const ll2 = new FusedEStep(c, null, 1, 30_000, false).run(confI, prior, post2);
+    expect(Number.isFinite(ll2)).toBe(true);
+    expect(ll2).toBeCloseTo(ll1, 6);
+    expect(maxDiff(post1, post2)).toBeLessThan(1e-12);
+  });
+
+  it.each([2, 3, 4])('K = %i: the prefetching pass (large tables) gives the plain pass', (K) => {
+    const c = crowd(2000, 40, K, 7, K + 3);
+    const slots = c.nWorkers * K * 2 * K;
+    const tab1 = new Float64Array(slots).map((_, i) => (i % (2 * K) < K ? 0.05 + ((i * 31) % 29) / 29 : 0));
+    const tab2 = new Float64Array(tab1);
+    const prior = new Float64Array(K).fill(1 / K);
+    const post1 = new Float64Array(c.nTasks * K);
+    const post2 = new Float64Array(c.nTasks * K);
+    const cs1 = new Float64Array(K);
+    const cs2 = new Float64Array(K);
+    const ll1 = fusedPass(c.taskStart, c.ansWL, tab1, prior, post1, 0, c.nTasks, 0, cs1, K, null, new Float64Array(K), 0);
+    const ll2 = fusedPass(c.taskStart, c.ansWL, tab2, prior, post2, 0, c.nTasks, 0, cs2, K, null, new Float64Array(K), 16);
+    expect(ll2).toBeCloseTo(ll1, 8);
+    expect(Array.from(post2)).toEqual(Array.from(post1));
+    expect(maxDiff(tab1, tab2)).toBeLessThan(1e-9);
+    expect(maxDiff(cs1, cs2)).toBeLessThan(1e-9);
+  });
+
+  // the helper thread takes chunks of the tasks; results must not depend on it (up to rounding)
   it.each([
     ['ds', 4],
     ['ds', 2],
@@ -92,6 +151,9 @@ describe('fused E-step', () => {
     const ll1 = new FusedEStep(c, null, 1).run(confI, prior, p1);
     expect(d.run(confI, prior, p2)).toBeCloseTo(ll1, 8);
     expect(d.parallel).toBe(true);
+    // the helper takes chunks as soon as it wakes: within a few passes it has done some
+    for (let i = 0; i < 50 && d.helperChunks === 0; i++) expect(d.run(confI, prior, p2)).toBeCloseTo(ll1, 8);
+    expect(d.helperChunks).toBeGreaterThan(0);
     expect(maxDiff(p1, p2)).toBeLessThan(1e-12);
     const k1 = new Float64Array(confI.length);
     const k2 = new Float64Array(confI.length);
@@ -102,7 +164,7 @@ describe('fused E-step', () => {
     expect(new FusedEStep(c, null, 1).parallel).toBe(false);
   });
 
-  it('a helper thread that dies is abandoned: its half is done here, and the next fit starts a new one', async () => {
+  it('a helper thread that dies is abandoned: its chunks are done here, and the next fit starts a new one', async () => {
     const c = crowd(3000, 80, 4, 5, 3);
     const confI = new Float64Array(c.nWorkers * 16).map((_, i) => 0.05 + ((i * 31) % 17) / 17);
     const prior = new Float64Array([0.25, 0.25, 0.25, 0.25]);

@@ -1,7 +1,7 @@
 import { buildCrowd, type Crowd } from '../crowd';
 import { DawidSkene } from './dawid-skene';
 import { FusedEStep } from './fused-em';
-import { nextStep, OVERRELAX_MAX } from './overrelax';
+import { nextStep, OVERRELAX_MAX, previousStep } from './overrelax';
 
 /**
  * A seeded crowd like the benchmark's: `tasks` tasks with `r` answers each from `workers`
@@ -77,6 +77,9 @@ describe('over-relaxed EM (Dawid-Skene default)', () => {
     expect(seq.slice(0, 8)).toEqual([1, 1.5, 2, 3, 4, 6, 8, 12]);
     expect(seq[seq.length - 1]).toBe(OVERRELAX_MAX);
     expect(nextStep(OVERRELAX_MAX)).toBe(OVERRELAX_MAX);
+    // the ceiling after a rejection: one size below the rejected step, never under 1.5
+    for (let i = 2; i < seq.length; i++) expect(previousStep(seq[i])).toBe(seq[i - 1]);
+    expect(previousStep(1.5)).toBe(1.5);
   });
 });
 
@@ -101,7 +104,7 @@ describe('single-precision table (large crowds)', () => {
     f64.counts(p64, k64);
     f32.counts(p32, k32);
     expect(maxDiff(k32, k64)).toBeLessThan(1e-4);
-    // the helper thread's half runs on a single-precision table too
+    // the helper thread's chunks run on a single-precision table too
     const par = new FusedEStep(c, null, 2, 30_000, true);
     expect(par.waitForHelper()).toBe(true);
     const pp = new Float64Array(c.nTasks * 4);

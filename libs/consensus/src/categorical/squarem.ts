@@ -9,6 +9,11 @@ export interface SquaremModel extends EmModel {
   project(): void;
   /** Called when the posteriors are replaced by an earlier iterate's (state derived from them is stale). */
   invalidate?(): void;
+  /**
+   * Optional, for the over-relaxed loop: the parameters (now the M-step's m) become
+   * θ · (m / θ)^η (θ = `prev`, same arrays as `params()`), projected as by `project`, in one go.
+   */
+  overrelax?(prev: Float64Array[], eta: number): void;
 }
 
 /**
