@@ -167,13 +167,18 @@ function post(base: URL, path: string, token: string, body?: unknown): Promise<{
   });
 }
 
-/** CPU seconds (user + system) used so far by the given pids, and by every postgres process. */
+/**
+ * CPU seconds (user + system) used so far by the given pids, and by every postgres process: the
+ * live ones, plus what the postmaster's exited children used (its cutime + cstime), so backends
+ * that come and go during a measurement (pgbench's connections) are counted too.
+ */
 function cpuSeconds(pids: number[]): { api: number; pg: number } {
-  const read = (pid: number | string) => {
+  const read = (pid: number | string, withChildren = false) => {
     try {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      return (Number(rest[11]) + Number(rest[12])) / 100; // utime + stime, in clock ticks (100/s)
+      // utime + stime (+ cutime + cstime), in clock ticks (100/s)
+      return (Number(rest[11]) + Number(rest[12]) + (withChildren ? Number(rest[13]) + Number(rest[14]) : 0)) / 100;
     } catch {
       return 0;
     }
@@ -182,12 +187,19 @@ function cpuSeconds(pids: number[]): { api: number; pg: number } {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres') pg += read(d);
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres') pg += read(d, true);
     } catch {
       // gone
     }
   }
   return { api: pids.reduce((s, p) => s + read(p), 0), pg };
+}
+
+/** CPU seconds used by this process's waited-for children (pgbench, run with spawnSync). */
+function childrenCpuSeconds(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[13]) + Number(rest[14])) / 100; // cutime + cstime, in clock ticks (100/s)
 }
 
 function percentiles(xs: number[]): { p50: number; p95: number; p99: number; max: number; n: number } {
@@ -248,7 +260,7 @@ async function invariants(db: Client, campaignId: string) {
 }
 
 /** The same use-cases (same SQL and pool code) without HTTP, JWT and Nest's request pipeline. */
-async function driveDirect(s: Seeded): Promise<{ answers: number; seconds: number; claim: number[]; submit: number[] }> {
+async function driveDirect(s: Seeded): Promise<{ answers: number; seconds: number; claim: number[]; submit: number[]; nodeCpu: number; pgCpu: number }> {
   const { NestFactory } = await import('@nestjs/core');
   const { loadConfig } = await import('@tally/config');
   const { AppModule } = await import('../apps/api/src/app.module');
@@ -263,6 +275,8 @@ async function driveDirect(s: Seeded): Promise<{ answers: number; seconds: numbe
   const started = performance.now();
   const until = started + Math.min(SECONDS, 10) * 1000;
   const n = Math.min(DB_CLIENTS, s.workers.length);
+  const pg0 = cpuSeconds([]).pg;
+  const me0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const w = s.workers[i];
@@ -283,22 +297,25 @@ async function driveDirect(s: Seeded): Promise<{ answers: number; seconds: numbe
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const me = process.cpuUsage(me0);
+  const pgCpu = cpuSeconds([]).pg - pg0;
   await app.close();
-  return { answers, seconds, claim, submit };
+  return { answers, seconds, claim, submit, nodeCpu: (me.user + me.system) / 1e6, pgCpu };
 }
 
 /**
  * The claim + submit statements straight on PostgreSQL with pgbench (no Node at all): the same
- * four statements the use-cases send (context, one-statement claim, submit target, submit update;
- * without the completion transaction every `needed` answers). Copied here, so keep them in step
- * with claim-task.use-case.ts and submit-answer.use-case.ts. Skipped when pgbench is not installed.
+ * three statements the use-cases send per answer in the common case (context + claim in one
+ * statement, submit target, submit update; without the completion transaction every `needed`
+ * answers). Copied here, so keep them in step with claim-task.use-case.ts (CONTEXT_SQL,
+ * contextAndClaim) and submit-answer.use-case.ts. Skipped when pgbench is not installed.
  */
 function pgbenchScript(): string {
+  const context = `SELECT c.owner_id, c.status, (c.deadline IS NOT NULL AND c.deadline <= now()) AS past_deadline, c.lease_seconds, c.task_type, c.labels, c.instructions, (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason, la.id AS last_id, la.task_id AS last_task_id, la.lease_expires_at AS last_lease, (la.status = 'claimed' AND la.lease_expires_at > now()) AS last_live, lt.seq AS last_seq, lt.payload AS last_payload, tally_claim_refusal(c.id, :wid) AS refusal, c.gold_rate, coalesce((c.quality_rules->>'goldMaxExposures')::int, c.redundancy_max) AS gold_max, coalesce((c.qualification->>'qualificationTestSize')::int, 0) AS test_size, c.model_labels FROM campaigns c LEFT JOIN users u ON u.id = :wid LEFT JOIN LATERAL (SELECT a.id, a.task_id, a.status, a.lease_expires_at FROM assignments a WHERE a.worker_id = :wid AND a.campaign_id = c.id ORDER BY a.created_at DESC LIMIT 1) la ON true LEFT JOIN tasks lt ON lt.id = la.task_id WHERE c.id = :cid`;
   return `SELECT id AS wid FROM bench_workers WHERE n = :client_id \\gset
-SELECT c.owner_id, c.status, (c.deadline IS NOT NULL AND c.deadline <= now()) AS past_deadline, c.lease_seconds, c.task_type, c.labels, c.instructions, (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason, la.id AS last_id, la.task_id AS last_task_id, la.lease_expires_at AS last_lease, (la.status = 'claimed' AND la.lease_expires_at > now()) AS last_live, coalesce(lt.seq, 0) AS last_seq, lt.payload AS last_payload, tally_claim_refusal(c.id, :wid) AS refusal, c.gold_rate FROM campaigns c LEFT JOIN users u ON u.id = :wid LEFT JOIN LATERAL (SELECT a.id, a.task_id, a.status, a.lease_expires_at FROM assignments a WHERE a.worker_id = :wid AND a.campaign_id = c.id ORDER BY a.created_at DESC LIMIT 1) la ON true LEFT JOIN tasks lt ON lt.id = la.task_id WHERE c.id = :cid \\aset
-WITH pick AS (SELECT t.id FROM tasks t WHERE t.campaign_id = :cid AND t.status = 'open' AND t.seq > :last_seq AND t.taken < t.needed AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :wid) ORDER BY t.seq LIMIT 1 FOR UPDATE SKIP LOCKED), bump AS (UPDATE tasks t SET taken = t.taken + 1 FROM pick WHERE t.id = pick.id AND t.taken < t.needed AND t.status = 'open' AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = :cid AND c.status = 'published') RETURNING t.id, t.payload), ins AS (INSERT INTO assignments (task_id, campaign_id, worker_id, lease_expires_at) SELECT bump.id, :cid, :wid, now() + make_interval(secs => 600) FROM bump RETURNING id, task_id, lease_expires_at) SELECT ins.id AS aid, bump.payload, set_config('synchronous_commit', 'off', true) AS _async FROM ins JOIN bump ON bump.id = ins.task_id \\aset
-SELECT a.status, (a.lease_expires_at > now()) AS lease_live, a.answer, t.payload, c.task_type, c.labels, c.max_text_length, c.auto_approve_seconds, (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN campaigns c ON c.id = a.campaign_id JOIN users u ON u.id = a.worker_id WHERE a.id = :aid AND a.worker_id = :wid;
-WITH s AS (UPDATE assignments a SET status = 'submitted', answer = '{"label":"cat"}', duration_ms = NULL, submitted_at = now(), auto_approve_at = now() + make_interval(secs => 259200) WHERE a.id = :aid AND a.worker_id = :wid AND a.status = 'claimed' AND a.lease_expires_at > now() RETURNING a.id, a.task_id AS "taskId") UPDATE tasks t SET answers_count = t.answers_count + 1 FROM s WHERE t.id = s."taskId" RETURNING s.*, (t.status = 'open' AND t.answers_count >= t.needed) AS full;
+WITH ctx AS (${context}), go AS (SELECT coalesce(ctx.last_seq, 0) AS after_seq, ctx.lease_seconds FROM ctx WHERE NOT ctx.blocked AND ctx.owner_id <> :wid AND ctx.status = 'published' AND NOT ctx.past_deadline AND ctx.refusal IS NULL AND ctx.last_live IS NOT TRUE AND NOT (ctx.gold_rate > 0) AND NOT (ctx.test_size > 0)), pick AS (SELECT t.id FROM tasks t WHERE t.campaign_id = :cid AND t.status = 'open' AND t.seq > (SELECT go.after_seq FROM go) AND t.taken < t.needed AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :wid) ORDER BY t.seq LIMIT 1 FOR UPDATE OF t SKIP LOCKED), bump AS (UPDATE tasks t SET taken = t.taken + 1 FROM pick WHERE t.id = pick.id AND t.taken < t.needed AND t.status = 'open' AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = :cid AND c.status = 'published') RETURNING t.id, t.payload), ins AS (INSERT INTO assignments (task_id, campaign_id, worker_id, lease_expires_at) SELECT bump.id, :cid, :wid, now() + make_interval(secs => (SELECT go.lease_seconds FROM go)) FROM bump RETURNING id, task_id, lease_expires_at) SELECT ctx.owner_id, coalesce(ins.id, '00000000-0000-0000-0000-000000000000') AS aid, bump.payload AS claimed_payload, EXISTS (SELECT 1 FROM go) AS scanned, set_config('synchronous_commit', 'off', true) AS _async FROM ctx LEFT JOIN ins ON true LEFT JOIN bump ON bump.id = ins.task_id \\gset
+SELECT a.status, (a.lease_expires_at > now()) AS lease_live, a.answer, t.payload, c.task_type, c.labels, c.max_text_length, c.auto_approve_seconds, (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason, c.gold_pass_mark, c.quality_rules, c.qualification FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN campaigns c ON c.id = a.campaign_id JOIN users u ON u.id = a.worker_id WHERE a.id = :aid AND a.worker_id = :wid;
+WITH s AS (UPDATE assignments a SET status = 'submitted', answer = '{"label":"cat"}', duration_ms = NULL, submitted_at = now(), auto_approve_at = now() + make_interval(secs => 259200) WHERE a.id = :aid AND a.worker_id = :wid AND a.status = 'claimed' AND a.lease_expires_at > now() RETURNING a.id, a.task_id AS "taskId", a.claimed_at AS "claimedAt", a.submitted_at AS "submittedAt") UPDATE tasks t SET answers_count = t.answers_count + 1 FROM s WHERE t.id = s."taskId" RETURNING s.*, (t.status = 'open' AND t.answers_count >= t.needed) AS full, t.status AS task_status, t.gold, (extract(epoch FROM (s."submittedAt" - s."claimedAt")) * 1000)::int AS elapsed_ms;
 `;
 }
 
@@ -316,7 +333,7 @@ async function drivePgbench(db: Client, s: Seeded, clients: number, seconds: num
   const t0 = performance.now();
   const r = spawnSync(
     'pgbench',
-    ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', file, '-D', `cid=${s.campaignId}`, '-D', 'last_seq=0', '-D', 'aid=00000000-0000-0000-0000-000000000000',
+    ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', file, '-D', `cid=${s.campaignId}`, '-D', 'aid=00000000-0000-0000-0000-000000000000',
       '-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres'), u.pathname.slice(1)],
     { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password || '') } },
   );
@@ -381,16 +398,22 @@ async function main(): Promise<void> {
       console.log(`  answers/s       ${drate.toFixed(0)}   (${d.answers} answers)`);
       console.log(`  claim           ${fmt(percentiles(d.claim))}`);
       console.log(`  submit          ${fmt(percentiles(d.submit))}`);
+      console.log(`  CPU per answer  node ${((d.nodeCpu * 1000) / Math.max(1, d.answers)).toFixed(2)} ms (use-cases and the loop driving them) + postgres ${((d.pgCpu * 1000) / Math.max(1, d.answers)).toFixed(2)} ms`);
       console.log(`  invariants      over-assigned tasks=${inv2.over_assigned_tasks}  duplicate answers=${inv2.duplicate_answers}`);
       console.log(`\nHTTP / database-only ratio: ${((rate / drate) * 100).toFixed(0)}%`);
       const s3 = await seed(db, 'pgbench');
+      const pgBefore = cpuSeconds([]).pg;
+      const pbBefore = childrenCpuSeconds();
       const pb = await drivePgbench(db, s3, Math.min(DB_CLIENTS, WORKERS), Math.min(SECONDS, 10));
+      const pgbenchCpu = { pg: cpuSeconds([]).pg - pgBefore, client: childrenCpuSeconds() - pbBefore };
       if (pb) {
         const prate = pb.answers / pb.seconds;
         const latency = /latency average = ([\d.]+ ms)/.exec(pb.output)?.[1] ?? '?';
         const aborted = /number of failed transactions: (\d+)/.exec(pb.output)?.[1] ?? /aborted[^\n]*/.exec(pb.output)?.[0] ?? '0';
         console.log(`\nThe claim + submit statements with pgbench, no Node (${Math.min(DB_CLIENTS, WORKERS)} clients, ${pb.seconds.toFixed(1)} s, without task completion)`);
         console.log(`  answers/s       ${prate.toFixed(0)}   (${pb.answers} answers, latency average ${latency} per loop, failed ${aborted})`);
+        const perPb = (sec: number) => ((sec * 1000) / Math.max(1, pb.answers)).toFixed(2);
+        console.log(`  CPU per answer  pgbench ${perPb(pgbenchCpu.client)} ms + postgres ${perPb(pgbenchCpu.pg)} ms`);
         console.log(`HTTP / pgbench ratio: ${((rate / prate) * 100).toFixed(0)}%`);
         if (pb.answers === 0) console.log(pb.output.split('\n').slice(-15).join('\n'));
       } else console.log('\n(pgbench not installed: the straight-SQL figure is skipped)');

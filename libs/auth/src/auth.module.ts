@@ -8,6 +8,7 @@ import { UsersModule } from '@tally/users';
 import { AuthService } from './auth.service';
 import { RefreshTokenEntity } from './entities/refresh-token.entity';
 import { JwtAuthGuard, RolesGuard } from './guards';
+import { VerifiedTokens } from './access-tokens';
 import { JwtStrategy } from './strategies';
 
 @Module({
@@ -27,6 +28,7 @@ import { JwtStrategy } from './strategies';
   providers: [
     AuthService,
     JwtStrategy,
+    VerifiedTokens,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

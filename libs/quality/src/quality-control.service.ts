@@ -5,7 +5,7 @@ import { AuditService } from '@tally/audit';
 import type { QualificationRequirements, TaskConsensus, TaskType } from '@tally/campaigns';
 import { inTransaction } from '@tally/database';
 import { ModuleRef } from '@nestjs/core';
-import { ClaimGate, completeTaskIfDone, QualityHooks, releaseRejectedSlot, WorkMoney, workSql as sql } from '@tally/work';
+import { ClaimGate, completeTaskIfDone, QualityHooks, releaseRejectedSlot, StoredAnswer, WorkMoney, workSql as sql } from '@tally/work';
 import { answersMatch, wilson } from './grading';
 import { consensusAsAnswer } from './consensus-answer';
 import { ReliabilityService } from './reliability.service';
@@ -85,9 +85,9 @@ export class QualityControlService implements QualityHooks {
    * Never fails the submit that calls it (the answer is stored by then): a failure is logged and
    * the quality job grades any gold answer left ungraded (`gradePending`).
    */
-  async afterSubmit(assignmentId: string): Promise<void> {
+  async afterSubmit(assignmentId: string, stored?: StoredAnswer): Promise<void> {
     try {
-      await this.check(assignmentId);
+      await this.check(assignmentId, stored);
     } catch (err) {
       this.logger.error(`quality check of assignment ${assignmentId} failed: ${(err as Error).message}`, (err as Error).stack);
     }
@@ -105,7 +105,17 @@ export class QualityControlService implements QualityHooks {
     return rows.length;
   }
 
-  private async check(assignmentId: string): Promise<void> {
+  /** `stored`: the submit's own view of the answer it just stored (SubmitAnswerUseCase); else read here. */
+  private async check(assignmentId: string, stored?: StoredAnswer): Promise<void> {
+    const s = stored ? (stored as SubmittedRow) : await this.submitted(assignmentId);
+    if (!s) return;
+    const rules = rulesOf(s.quality_rules);
+    if (s.task_status === 'gold') await this.gradeGold(s, rules);
+    if (rules.fastAction !== 'off') await this.fastAnswerRule(s, rules);
+    if (rules.reviewPolicy === 'consensus' && s.task_status === 'complete') await this.applyReviewPolicy(s.task_id);
+  }
+
+  private async submitted(assignmentId: string): Promise<SubmittedRow | undefined> {
     const { rows } = await sql<SubmittedRow>(
       this.ds.manager,
       `SELECT a.id AS assignment_id, a.task_id, a.campaign_id, a.worker_id, t.status AS task_status, t.gold, a.answer,
@@ -115,12 +125,7 @@ export class QualityControlService implements QualityHooks {
         WHERE a.id = $1 AND a.status = 'submitted'`,
       [assignmentId],
     );
-    const s = rows[0];
-    if (!s) return;
-    const rules = rulesOf(s.quality_rules);
-    if (s.task_status === 'gold') await this.gradeGold(s, rules);
-    if (rules.fastAction !== 'off') await this.fastAnswerRule(s, rules);
-    if (rules.reviewPolicy === 'consensus' && s.task_status === 'complete') await this.applyReviewPolicy(s.task_id);
+    return rows[0];
   }
 
   /**

@@ -13,9 +13,18 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
  * it nothing is written, so the hot paths pay one indexed lookup. The background job
  * 'webhook-deliveries' sends them. `data` must hold only what the campaign's owner may see
  * (pseudonyms, never worker ids or gold). Returns the event id, or null when nobody listens.
+ *
+ * `query`: how to run the statement in `em`'s transaction, when the caller has a cheaper way than
+ * `em.query` (the task-completion path runs it as a named prepared statement, libs/work `sql`).
  */
-export async function recordWebhookEvent(em: EntityManager, type: WebhookEventType, campaignId: string, data: Record<string, unknown>): Promise<string | null> {
-  const rows: { event_id: string }[] = await em.query(
+export async function recordWebhookEvent(
+  em: EntityManager,
+  type: WebhookEventType,
+  campaignId: string,
+  data: Record<string, unknown>,
+  query: (text: string, params: unknown[]) => Promise<{ event_id: string }[]> = (text, params) => em.query(text, params),
+): Promise<string | null> {
+  const rows = await query(
     `WITH c AS (SELECT id, owner_id FROM campaigns WHERE id = $1),
      ep AS (
        SELECT e.id FROM webhook_endpoints e JOIN c ON c.owner_id = e.owner_id

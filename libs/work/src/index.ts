@@ -28,7 +28,7 @@ export { decideTask } from './consensus/task-decision';
 export type { WorkerAnswer, WorkerSkill, OverlapSettings, TaskOutcome, TaskDecision, TaskDecisionConsensus } from './consensus/task-decision';
 export { loadWorkerSkills, loadModelSkills, modelWorkerId, MODEL_WORKER_PREFIX } from './use-cases/complete-task';
 export { QUALITY_HOOKS } from './quality-hooks';
-export type { QualityHooks, ClaimGate } from './quality-hooks';
+export type { QualityHooks, ClaimGate, StoredAnswer } from './quality-hooks';
 export { sql as workSql } from './sql';
 export { SweepsService } from './sweeps.service';
 export type { SweepReport } from './sweeps.service';

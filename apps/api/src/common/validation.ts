@@ -1,5 +1,6 @@
 import { ArgumentMetadata, Injectable, ParseUUIDPipe, ValidationError, ValidationPipe } from '@nestjs/common';
 import { DomainError, FieldProblem } from '@tally/common';
+import { getMetadataStorage } from 'class-validator';
 
 /** Flattens nested class-validator errors into `field.path: problem` entries. */
 export function fieldProblems(errors: ValidationError[], prefix = ''): FieldProblem[] {
@@ -15,6 +16,7 @@ export function fieldProblems(errors: ValidationError[], prefix = ''): FieldProb
  * reward fields an endpoint does not take. Every 400 names the field and the problem.
  */
 export function validationPipe(): ValidationPipe {
+  memoiseValidationMetadata();
   return new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
@@ -25,6 +27,39 @@ export function validationPipe(): ValidationPipe {
       return new DomainError('VALIDATION_FAILED', 'invalid', fields.map((f) => `${f.field}: ${f.problem}`).join('; '), { fields });
     },
   });
+}
+
+type MetadataStorage = ReturnType<typeof getMetadataStorage>;
+type TargetMetadatas = ReturnType<MetadataStorage['getTargetValidationMetadatas']>;
+let memoised = false;
+
+/**
+ * class-validator looks up a DTO's rules on every validation (and Nest's ValidationPipe once more
+ * for its binary-value check): it filters its whole registry and tests `instanceof` against every
+ * class that has rules, a cost that grows with the number of DTOs in the app, twice per request
+ * with a body. The answer depends only on the registry, which changes when a class with
+ * validation decorators is defined: so it is remembered per (class, options) and forgotten
+ * whenever a rule is added. Callers get a copy, so nothing they do can change what is remembered.
+ */
+function memoiseValidationMetadata(): void {
+  if (memoised) return;
+  memoised = true;
+  const storage = getMetadataStorage();
+  const lookUp = storage.getTargetValidationMetadatas.bind(storage);
+  const add = storage.addValidationMetadata.bind(storage);
+  let cache = new WeakMap<object, Map<string, TargetMetadatas>>();
+  storage.addValidationMetadata = (metadata) => {
+    cache = new WeakMap();
+    add(metadata);
+  };
+  storage.getTargetValidationMetadatas = (target, schema, always, strictGroups, groups) => {
+    const key = `${schema}|${always}|${strictGroups}|${groups ? JSON.stringify(groups) : ''}`;
+    let perTarget = cache.get(target);
+    if (!perTarget) cache.set(target, (perTarget = new Map()));
+    let found = perTarget.get(key);
+    if (!found) perTarget.set(key, (found = lookUp(target, schema, always, strictGroups, groups)));
+    return found.slice();
+  };
 }
 
 /**

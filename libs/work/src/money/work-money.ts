@@ -48,7 +48,10 @@ export class WorkMoney {
    * escrow goes back to the owner's cash. Keyed by task, so a task reopened by a rejection and
    * completed again releases nothing more (its kept slots pay the replacement answer).
    */
-  async taskCompleted(em: EntityManager, taskId: string): Promise<void> {
+  async taskCompleted(em: EntityManager, taskId: string, known?: { answersCount: number; redundancyMax: number }): Promise<void> {
+    // The completing transaction already read both under the task's row lock: with no unused
+    // slot (every task of a fixed-redundancy campaign) there is nothing to release or to read.
+    if (known && known.redundancyMax - known.answersCount <= 0) return;
     const { rows } = await sql<{ campaign_id: string; answers_count: number; owner_id: string; currency: string; reward_minor: string; redundancy_max: number }>(
       em,
       `SELECT t.campaign_id, t.answers_count, c.owner_id, c.currency, c.reward_minor, c.redundancy_max

@@ -62,6 +62,35 @@ interface Context {
   model_labels: string;
 }
 
+/** The context, and the task the same statement claimed when it could (see contextAndClaim). */
+interface ContextAndClaim extends Context {
+  assignmentId: string | null;
+  taskId: string | null;
+  leaseExpiresAt: Date | null;
+  claimedPayload: Record<string, unknown> | null;
+  /** The statement already scanned after the hint (and found nothing it could lock). */
+  scanned: boolean;
+}
+
+/** Campaign, caller and the caller's latest assignment in this campaign ($1 campaign, $2 worker). */
+const CONTEXT_SQL = `SELECT c.owner_id, c.status, (c.deadline IS NOT NULL AND c.deadline <= now()) AS past_deadline,
+              c.lease_seconds, c.task_type, c.labels, c.instructions,
+              (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason,
+              la.id AS last_id, la.task_id AS last_task_id, la.lease_expires_at AS last_lease,
+              (la.status = 'claimed' AND la.lease_expires_at > now()) AS last_live,
+              lt.seq AS last_seq, lt.payload AS last_payload,
+              tally_claim_refusal(c.id, $2) AS refusal, c.gold_rate,
+              coalesce((c.quality_rules->>'goldMaxExposures')::int, c.redundancy_max) AS gold_max,
+              coalesce((c.qualification->>'qualificationTestSize')::int, 0) AS test_size, c.model_labels
+         FROM campaigns c
+         LEFT JOIN users u ON u.id = $2
+         LEFT JOIN LATERAL (
+           SELECT a.id, a.task_id, a.status, a.lease_expires_at FROM assignments a
+            WHERE a.worker_id = $2 AND a.campaign_id = c.id
+            ORDER BY a.created_at DESC LIMIT 1) la ON true
+         LEFT JOIN tasks lt ON lt.id = la.task_id
+        WHERE c.id = $1`;
+
 /**
  * Claims the next task of a campaign for a worker; the server chooses.
  *
@@ -80,6 +109,10 @@ interface Context {
  *     transaction: `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass each other, the
  *     conditional `taken < needed` (rechecked under the row lock, backed by a CHECK constraint)
  *     forbids over-assignment, and UNIQUE(task_id, worker_id) forbids a duplicate.
+ *  4. In the common case (every check passes, no live claim to hand back, no gold or
+ *     qualification test in the campaign) 1 and 3 are the SAME statement (contextAndClaim): one
+ *     round trip per claim. Anything else (an error to report, a resumed claim, gold, nothing left
+ *     after the hint, a parallel claim of the same task) continues exactly as the two-step path.
  */
 @Injectable()
 export class ClaimTaskUseCase {
@@ -109,7 +142,7 @@ export class ClaimTaskUseCase {
   private async claimNext(input: ClaimTaskInput, campaignModelLabels: (mode: string) => void): Promise<ClaimedTask> {
     const workerId = requireId(input.workerId, 'workerId');
     const campaignId = requireId(input.campaignId, 'campaignId');
-    const ctx = await this.context(workerId, campaignId);
+    const ctx = await this.contextAndClaim(workerId, campaignId);
     if (!ctx) throw WorkErrors.campaignNotFound();
     if (ctx.blocked) throw WorkErrors.workerBlocked(ctx.blocked_reason);
     if (ctx.owner_id === workerId) throw WorkErrors.ownCampaign();
@@ -121,6 +154,10 @@ export class ClaimTaskUseCase {
     const base = { campaignId, taskType: ctx.task_type, labels: ctx.labels, instructions: ctx.instructions };
     if (ctx.last_live && ctx.last_id) {
       return { ...base, assignmentId: ctx.last_id, taskId: ctx.last_task_id!, payload: ctx.last_payload!, leaseExpiresAt: ctx.last_lease!, resumed: true };
+    }
+    if (ctx.assignmentId) {
+      // Claimed by the context statement itself (only when every check above passed).
+      return { ...base, assignmentId: ctx.assignmentId, taskId: ctx.taskId!, payload: ctx.claimedPayload!, leaseExpiresAt: ctx.leaseExpiresAt!, resumed: false };
     }
 
     // Hidden gold: a qualification test hands out only gold; otherwise a gold item replaces the
@@ -141,8 +178,9 @@ export class ClaimTaskUseCase {
     const hint = ctx.last_seq ?? '0';
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
+        // (The context statement's own scan after the hint just found nothing: not again at once.)
         const claimed =
-          (await this.claimAfter(workerId, campaignId, hint, ctx.lease_seconds)) ??
+          (attempt === 0 && ctx.scanned ? null : await this.claimAfter(workerId, campaignId, hint, ctx.lease_seconds)) ??
           (hint !== '0' ? await this.claimAfter(workerId, campaignId, '0', ctx.lease_seconds) : null);
         if (claimed) return { ...base, ...claimed, resumed: false };
         // SKIP LOCKED passes over tasks other claimers hold this instant; when those were the
@@ -168,31 +206,63 @@ export class ClaimTaskUseCase {
     return rows.length > 0;
   }
 
-  /** Campaign, caller and the caller's latest assignment in this campaign, in one round trip. */
-  private async context(workerId: string, campaignId: string): Promise<Context | undefined> {
-    const { rows } = await sql<Context>(
-      this.ds.manager,
-      `SELECT c.owner_id, c.status, (c.deadline IS NOT NULL AND c.deadline <= now()) AS past_deadline,
-              c.lease_seconds, c.task_type, c.labels, c.instructions,
-              (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason,
-              la.id AS last_id, la.task_id AS last_task_id, la.lease_expires_at AS last_lease,
-              (la.status = 'claimed' AND la.lease_expires_at > now()) AS last_live,
-              lt.seq AS last_seq, lt.payload AS last_payload,
-              tally_claim_refusal(c.id, $2) AS refusal, c.gold_rate,
-              coalesce((c.quality_rules->>'goldMaxExposures')::int, c.redundancy_max) AS gold_max,
-              coalesce((c.qualification->>'qualificationTestSize')::int, 0) AS test_size, c.model_labels
-         FROM campaigns c
-         LEFT JOIN users u ON u.id = $2
-         LEFT JOIN LATERAL (
-           SELECT a.id, a.task_id, a.status, a.lease_expires_at FROM assignments a
-            WHERE a.worker_id = $2 AND a.campaign_id = c.id
-            ORDER BY a.created_at DESC LIMIT 1) la ON true
-         LEFT JOIN tasks lt ON lt.id = la.task_id
-        WHERE c.id = $1`,
-      [campaignId, workerId],
-      'claim_context',
-    );
-    return rows[0];
+  /** Campaign, caller and the caller's latest assignment in this campaign (CONTEXT_SQL), in one round trip. */
+  private async context(workerId: string, campaignId: string): Promise<ContextAndClaim | undefined> {
+    const { rows } = await sql<Context>(this.ds.manager, CONTEXT_SQL, [campaignId, workerId], 'claim_context');
+    return rows[0] && { ...rows[0], assignmentId: null, taskId: null, leaseExpiresAt: null, claimedPayload: null, scanned: false };
+  }
+
+  /**
+   * The context (CONTEXT_SQL) and, in the same statement, the claim of the next task after the
+   * hint — only when the claim could not be refused, resumed or replaced by gold: the worker is
+   * not blocked, not the owner, qualified, holds no live claim, and the campaign is published,
+   * before its deadline, with neither gold nor a qualification test. The claim itself is exactly
+   * claimAfter's (same CTEs, locks, conditions and asynchronous commit). A unique violation (this
+   * worker claimed the same task in a parallel request) falls back to the plain context read.
+   */
+  private async contextAndClaim(workerId: string, campaignId: string): Promise<ContextAndClaim | undefined> {
+    try {
+      const { rows } = await sql<ContextAndClaim & { _async?: string }>(
+        this.ds.manager,
+        `WITH ctx AS (${CONTEXT_SQL}
+       ), go AS (
+         SELECT coalesce(ctx.last_seq, 0) AS after_seq, ctx.lease_seconds FROM ctx
+          WHERE NOT ctx.blocked AND ctx.owner_id <> $2 AND ctx.status = 'published' AND NOT ctx.past_deadline
+            AND ctx.refusal IS NULL AND ctx.last_live IS NOT TRUE AND NOT (ctx.gold_rate > 0) AND NOT (ctx.test_size > 0)
+       ), pick AS (
+         -- (the hint as a scalar: an index condition, evaluated once; NULL, so no rows, when go is empty)
+         SELECT t.id FROM tasks t
+          WHERE t.campaign_id = $1 AND t.status = 'open' AND t.seq > (SELECT go.after_seq FROM go) AND t.taken < t.needed
+            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = $2)
+          ORDER BY t.seq
+          LIMIT 1
+          FOR UPDATE OF t SKIP LOCKED
+       ), bump AS (
+         UPDATE tasks t SET taken = t.taken + 1
+           FROM pick
+          WHERE t.id = pick.id AND t.taken < t.needed AND t.status = 'open'
+            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'published')
+          RETURNING t.id, t.payload
+       ), ins AS (
+         INSERT INTO assignments (task_id, campaign_id, worker_id, lease_expires_at)
+         SELECT bump.id, $1, $2, now() + make_interval(secs => (SELECT go.lease_seconds FROM go)) FROM bump
+         RETURNING id, task_id, lease_expires_at
+       )
+       SELECT ctx.*, ins.id AS "assignmentId", ins.task_id AS "taskId", ins.lease_expires_at AS "leaseExpiresAt", bump.payload AS "claimedPayload",
+              EXISTS (SELECT 1 FROM go) AS scanned,
+              -- asynchronous commit, as in claimAfter (a claim is a lease; nothing else is written here)
+              set_config('synchronous_commit', 'off', true) AS _async
+         FROM ctx LEFT JOIN ins ON true LEFT JOIN bump ON bump.id = ins.task_id`,
+        [campaignId, workerId],
+        'claim_context_next',
+      );
+      if (!rows[0]) return undefined;
+      const { _async, ...row } = rows[0];
+      return row;
+    } catch (err) {
+      if (!isUniqueViolation(err, 'uq_assignments_task_worker')) throw err;
+      return this.context(workerId, campaignId);
+    }
   }
 
   /**

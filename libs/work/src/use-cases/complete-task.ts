@@ -7,7 +7,8 @@ import { sql } from '../sql';
 
 /** What else happens, in the same transaction, when a task completes (e.g. WorkMoney releasing its unused slots). */
 export interface TaskCompletionHooks {
-  taskCompleted(em: EntityManager, taskId: string): Promise<unknown>;
+  /** `known`: the task's answers_count read under its row lock in this transaction, and its campaign's redundancy_max. */
+  taskCompleted(em: EntityManager, taskId: string, known?: { answersCount: number; redundancyMax: number }): Promise<unknown>;
 }
 
 /**
@@ -26,6 +27,7 @@ export async function completeTaskIfDone(em: EntityManager, taskId: string, hook
             CASE WHEN c.model_labels = 'annotator' THEN t.prelabel END AS model_answer, t.prelabel_model
        FROM tasks t JOIN campaigns c ON c.id = t.campaign_id WHERE t.id = $1 FOR UPDATE OF t`,
     [taskId],
+    'complete_task_lock', // once per task on the submit path: named prepared statements, planned once per connection
   );
   const task = rows[0];
   if (!task || task.status !== 'open' || task.answers_count < task.needed) return false;
@@ -34,6 +36,7 @@ export async function completeTaskIfDone(em: EntityManager, taskId: string, hook
     em,
     `SELECT answer, worker_id FROM assignments WHERE task_id = $1 AND status IN ('submitted','approved') AND excluded_at IS NULL ORDER BY submitted_at, id`,
     [taskId],
+    'complete_task_answers',
   );
   // Models as annotators (modelLabels 'annotator'): the item's pre-label is one more answer in the
   // consensus, from a pseudo-worker `model:<name>`. It never counts toward needed/redundancy (the
@@ -41,20 +44,27 @@ export async function completeTaskIfDone(em: EntityManager, taskId: string, hook
   const model = task.model_answer !== null && task.model_answer !== undefined ? { answer: task.model_answer, worker_id: modelWorkerId(task.prelabel_model) } : null;
   if (task.dynamic) {
     const completed = await dynamicOverlap(em, taskId, task, answers, model);
-    if (completed) await hooks?.taskCompleted(em, taskId);
+    // answers_count read under the row lock still holds (needed may have grown; answers did not).
+    if (completed) await hooks?.taskCompleted(em, taskId, { answersCount: task.answers_count, redundancyMax: task.redundancy_max });
     return completed;
   }
   const mv = taskConsensus(task.task_type, task.labels, [...answers, ...(model ? [model] : [])].map((r) => r.answer));
   const consensus = mv && model ? { ...mv, answers: answers.length, modelAnswers: 1 } : mv;
-  await sql(em, `UPDATE tasks SET status = 'complete', completed_at = now(), consensus = $2 WHERE id = $1 AND status = 'open'`, [
-    taskId,
-    consensus === null ? null : JSON.stringify(consensus),
-  ]);
+  await sql(
+    em,
+    `UPDATE tasks SET status = 'complete', completed_at = now(), consensus = $2 WHERE id = $1 AND status = 'open'`,
+    [taskId, consensus === null ? null : JSON.stringify(consensus)],
+    'complete_task_update',
+  );
   // Outbox: the requester's task.completed webhook, in this transaction (libs/webhooks).
-  await recordWebhookEvent(em, 'task.completed', task.campaign_id, { taskId, consensus, lowConfidence: false });
-  await hooks?.taskCompleted(em, taskId);
+  await recordWebhookEvent(em, 'task.completed', task.campaign_id, { taskId, consensus, lowConfidence: false }, outboxQuery(em));
+  await hooks?.taskCompleted(em, taskId, { answersCount: task.answers_count, redundancyMax: task.redundancy_max });
   return true;
 }
+
+/** The outbox statement (recordWebhookEvent) as a named prepared statement: it runs once per completed task. */
+const outboxQuery = (em: EntityManager) => async (text: string, params: unknown[]) =>
+  (await sql<{ event_id: string }>(em, text, params, 'webhook_outbox')).rows;
 
 interface TaskRow {
   answers_count: number;
@@ -118,7 +128,13 @@ async function dynamicOverlap(
     decision.consensus === null ? null : JSON.stringify(decision.consensus),
     decision.outcome !== 'complete',
   ]);
-  await recordWebhookEvent(em, 'task.completed', task.campaign_id, { taskId, consensus: decision.consensus, lowConfidence: decision.outcome !== 'complete' });
+  await recordWebhookEvent(
+    em,
+    'task.completed',
+    task.campaign_id,
+    { taskId, consensus: decision.consensus, lowConfidence: decision.outcome !== 'complete' },
+    outboxQuery(em),
+  );
   return true;
 }
 

@@ -8,7 +8,7 @@ import { ASSIGNMENT_COLUMNS, requireId, toAssignment } from '../assignment-row';
 import { canonicalJson } from '../consensus/task-consensus';
 import { AssignmentEntity } from '../entities/assignment.entity';
 import { WorkMoney } from '../money/work-money';
-import { QUALITY_HOOKS, QualityHooks } from '../quality-hooks';
+import { QUALITY_HOOKS, QualityHooks, StoredAnswer } from '../quality-hooks';
 import { sql } from '../sql';
 import { WorkErrors } from '../work.errors';
 import { completeTaskIfDone } from './complete-task';
@@ -37,7 +37,14 @@ interface Target {
   auto_approve_seconds: number;
   blocked: boolean;
   blocked_reason: string | null;
+  // for the quality check after the submit (QualityHooks.afterSubmit)
+  gold_pass_mark: number;
+  quality_rules: Record<string, unknown> | null;
+  qualification: Record<string, unknown> | null;
 }
+
+/** The submit statement's row: the assignment (ASSIGNMENT_COLUMNS) plus what the quality check needs. */
+type SubmittedRow = Record<string, unknown> & { taskId: string; full: boolean; task_status: string; gold: unknown; elapsed_ms: number };
 
 /**
  * Submits a worker's answer to their claimed assignment.
@@ -77,7 +84,7 @@ export class SubmitAnswerUseCase {
     // One statement, so its own transaction: the assignment row first, then its task (the lock
     // order every path of this lib follows), and the task row lock — the hot spot when a task's
     // workers answer together — is held for one statement only, not across round trips.
-    const { rows } = await sql<Record<string, unknown> & { full: boolean }>(
+    const { rows } = await sql<SubmittedRow>(
       this.ds.manager,
       `WITH s AS (
          UPDATE assignments a
@@ -86,7 +93,8 @@ export class SubmitAnswerUseCase {
           WHERE a.id = $1 AND a.worker_id = $2 AND a.status = 'claimed' AND a.lease_expires_at > now()
           RETURNING ${ASSIGNMENT_COLUMNS('a')})
        UPDATE tasks t SET answers_count = t.answers_count + 1 FROM s WHERE t.id = s."taskId"
-       RETURNING s.*, (t.status = 'open' AND t.answers_count >= t.needed) AS full`,
+       RETURNING s.*, (t.status = 'open' AND t.answers_count >= t.needed) AS full, t.status AS task_status, t.gold,
+                 (extract(epoch FROM (s."submittedAt" - s."claimedAt")) * 1000)::int AS elapsed_ms`,
       [input.assignmentId, workerId, JSON.stringify(input.answer), input.durationMs ?? null, target.auto_approve_seconds],
       'submit_answer',
     );
@@ -94,10 +102,12 @@ export class SubmitAnswerUseCase {
     if (!rows.length) return this.alreadyDone(workerId, input);
     // The answer that fills the task completes it, in a transaction of its own that re-checks
     // under the task's row lock; if this process dies in between, the sweep completes the task.
-    if (rows[0].full) await inTransaction(this.ds, (em) => completeTaskIfDone(em, rows[0].taskId as string, this.money));
-    // Quality control (gold grading, qualification test, campaign rules) sees every stored answer.
-    if (this.quality) await this.quality.afterSubmit(input.assignmentId);
-    return { assignment: toAssignment(rows[0]), stored: true };
+    const row = rows[0];
+    const completed = row.full && (await inTransaction(this.ds, (em) => completeTaskIfDone(em, row.taskId, this.money)));
+    // Quality control (gold grading, qualification test, campaign rules) sees every stored answer,
+    // handed what this submit already read and wrote (no read-back round trip).
+    if (this.quality) await this.quality.afterSubmit(input.assignmentId, storedAnswer(row, target, completed));
+    return { assignment: toAssignment(row), stored: true };
   }
 
   private async alreadyDone(workerId: string, input: SubmitAnswerInput): Promise<SubmitResult> {
@@ -113,7 +123,8 @@ export class SubmitAnswerUseCase {
       this.ds.manager,
       `SELECT a.status, (a.lease_expires_at > now()) AS lease_live, a.answer, t.payload,
               c.task_type, c.labels, c.max_text_length, c.auto_approve_seconds,
-              (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason
+              (u.blocked_at IS NOT NULL) AS blocked, u.blocked_reason,
+              c.gold_pass_mark, c.quality_rules, c.qualification
          FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN campaigns c ON c.id = a.campaign_id
          JOIN users u ON u.id = a.worker_id
         WHERE a.id = $1 AND a.worker_id = $2`,
@@ -131,4 +142,22 @@ export class SubmitAnswerUseCase {
     if (!rows[0]) throw WorkErrors.assignmentNotFound();
     return toAssignment(rows[0]);
   }
+}
+
+/** The stored answer as the quality check reads it; the task is 'complete' when this answer completed it. */
+function storedAnswer(row: SubmittedRow, target: Target, completed: boolean): StoredAnswer {
+  return {
+    assignment_id: row.id as string,
+    task_id: row.taskId,
+    campaign_id: row.campaignId as string,
+    worker_id: row.workerId as string,
+    task_status: completed ? 'complete' : row.task_status,
+    gold: row.gold,
+    answer: row.answer,
+    task_type: target.task_type,
+    gold_pass_mark: target.gold_pass_mark,
+    quality_rules: target.quality_rules,
+    qualification: target.qualification,
+    elapsed_ms: row.elapsed_ms,
+  };
 }
