@@ -193,7 +193,16 @@ describe('quality: simulated crowd (e2e)', () => {
 
     expect(complete.length).toBe(REAL);
     expect(spammersCaught).toBe(3);
-    expect(pairFlagged || pair.every((id) => blocked.has(id))).toBe(true);
+    // The ring is caught: flagged as a pair, or both blocked (the skill and gold rules often get there
+    // first). Once one of them is blocked the other is a lone random answerer, and the campaign may end
+    // before the rules have the evidence to judge them (fewer than skillMinAnswers answers): that one
+    // may go free, but never with enough answers to be judged.
+    const [loose] = pair.filter((id) => !blocked.has(id));
+    const looseAnswers = loose
+      ? (await ds.query(`SELECT count(*)::int AS n FROM assignments WHERE campaign_id = $1 AND worker_id = $2 AND submitted_at IS NOT NULL`, [c.id, loose]))[0].n
+      : 0;
+    const ringCaught = pairFlagged || pair.every((id) => blocked.has(id)) || (pair.some((id) => blocked.has(id)) && looseAnswers < 20);
+    expect({ ringCaught, pairFlagged, blocked: pair.filter((id) => blocked.has(id)).length, looseAnswers }).toMatchObject({ ringCaught: true });
     // the gold rule judges the Wilson upper bound (goldStatistic upper-bound): a good worker's bad
     // streak is not punished (simulated: 0.015% over 20 golds), so no good worker may be touched
     expect(honestTouched).toBe(0);
