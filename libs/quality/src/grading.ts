@@ -49,6 +49,14 @@ export function answersMatch(taskType: TaskType, answer: unknown, reference: unk
   }
 }
 
+/**
+ * z of the 99% (two-sided) Wilson bound the blocking rules judge by ("beyond reasonable doubt"):
+ * they look again after every answer, for every worker of the campaign, so a 95% bound would call
+ * an honest worker's unlucky streak proof far more often than 1 in 20 (the simulator saw a 0.65
+ * worker blocked at 0/4 gold: 1.5% likely for one look, but there are many workers and looks).
+ */
+export const RULE_Z = 2.576;
+
 /** Wilson score interval (95% by default) for `successes` out of `n`; [0, 1] when n = 0. */
 export function wilson(successes: number, n: number, z = 1.96): { low: number; high: number; rate: number | null } {
   if (n <= 0) return { low: 0, high: 1, rate: null };

@@ -6,7 +6,7 @@ import type { QualificationRequirements, TaskConsensus, TaskType } from '@tally/
 import { inTransaction } from '@tally/database';
 import { ModuleRef } from '@nestjs/core';
 import { ClaimGate, completeTaskIfDone, QualityHooks, releaseRejectedSlot, StoredAnswer, WorkMoney, workSql as sql } from '@tally/work';
-import { answersMatch, wilson } from './grading';
+import { answersMatch, RULE_Z, wilson } from './grading';
 import { consensusAsAnswer } from './consensus-answer';
 import { ReliabilityService } from './reliability.service';
 import { recordWebhookEvent } from '@tally/webhooks';
@@ -229,12 +229,12 @@ export class QualityControlService implements QualityHooks {
       [s.campaign_id, s.worker_id],
     );
     const { n, ok: right } = g[0];
-    const upper = wilson(right, n).high;
+    const upper = wilson(right, n, RULE_Z).high;
     const judged = rules.goldStatistic === 'upper-bound' ? upper : right / n;
     if (n < rules.minGoldAnswers || judged >= s.gold_pass_mark) return;
     const reason =
       rules.goldStatistic === 'upper-bound'
-        ? `gold accuracy ${right}/${n}: even its 95% upper bound ${upper.toFixed(2)} is under the pass mark ${s.gold_pass_mark}`
+        ? `gold accuracy ${right}/${n}: even its 99% upper bound ${upper.toFixed(2)} is under the pass mark ${s.gold_pass_mark}`
         : `gold accuracy ${right}/${n} = ${(right / n).toFixed(2)} is under the pass mark ${s.gold_pass_mark} after ${n} gold answers`;
     if (rules.goldAction === 'block') await this.blockFromCampaign(s.campaign_id, s.worker_id, 'gold-accuracy', reason, null);
     else await this.flag(s.campaign_id, 'gold-accuracy', [s.worker_id], reason, { goldAnswers: n, goldCorrect: right });

@@ -7,14 +7,12 @@ import { inTransaction } from '@tally/database';
 import { JobRegistry } from '@tally/jobs';
 import { modelWorkerId, MODEL_WORKER_PREFIX, workSql as sql } from '@tally/work';
 import { consensusAsAnswer } from './consensus-answer';
-import { answersMatch, wilson } from './grading';
+import { answersMatch, RULE_Z, wilson } from './grading';
 import { QualityControlService } from './quality-control.service';
 import { QualityRules, rulesOf } from './rules';
 
 /** Pseudo-answers per confusion row of the crowd prior in the Dawid-Skene job. */
 const PRIOR_ROW_ANSWERS = 1;
-/** z of the Dawid-Skene accuracy rule's upper bound (99%, two-sided). */
-const SKILL_RULE_Z = 2.576;
 
 /** How often the background job re-estimates campaigns with new answers. */
 export const REESTIMATE_EVERY_MS = 30_000;
@@ -237,8 +235,8 @@ export class ReestimateService implements OnModuleInit {
   /**
    * The Dawid-Skene accuracy rule (skillAction): a worker with at least skillMinAnswers counted
    * answers whose DS accuracy is under the pass mark even at the Wilson 99% upper bound (the
-   * accuracy read as a rate over their answers) is blocked from the campaign or flagged. 99%, not
-   * the gold rule's 95%: the DS accuracy is itself an estimate against estimated truths, biased
+   * accuracy read as a rate over their answers) is blocked from the campaign or flagged. 99% (RULE_Z,
+   * as the gold rule's upper bound): the DS accuracy is itself an estimate against estimated truths, biased
    * low for weak honest workers (simulated 0.65 workers: DS 0.39–0.58 after 20–49 answers), while
    * random answerers and copying rings sit near chance (0.1–0.4). Models are never judged.
    * Returns the number of workers acted on.
@@ -248,7 +246,7 @@ export class ReestimateService implements OnModuleInit {
     let acted = 0;
     for (const [w, s] of skills) {
       if (w.startsWith(MODEL_WORKER_PREFIX) || s.answers < rules.skillMinAnswers) continue;
-      const upper = wilson(s.accuracy * s.answers, s.answers, SKILL_RULE_Z).high;
+      const upper = wilson(s.accuracy * s.answers, s.answers, RULE_Z).high;
       if (upper >= passMark) continue;
       const reason = `Dawid-Skene accuracy ${s.accuracy.toFixed(2)} over ${s.answers} answers: even its 99% upper bound ${upper.toFixed(2)} is under the pass mark ${passMark}`;
       const done =

@@ -17,7 +17,7 @@ export interface QualityRules {
   goldAction: RuleAction;
   /**
    * What "under the pass mark" means: `rate` (default) the observed share of right gold answers;
-   * `upper-bound` the Wilson 95% upper bound — only workers who are under it beyond reasonable
+   * `upper-bound` the Wilson 99% upper bound — only workers who are under it beyond reasonable
    * doubt, so an honest worker's bad streak is not punished (slower to catch a spammer).
    */
   goldStatistic: 'rate' | 'upper-bound';
