@@ -17,19 +17,11 @@ export const GOLD_FAILED_REASON = 'Judged wrong by a quality check';
 export const DEFAULT_TEST_RETRY_SECONDS = 86_400;
 const MEDIAN_TTL_MS = 30_000;
 
-interface SubmittedRow {
-  assignment_id: string;
-  task_id: string;
-  campaign_id: string;
-  worker_id: string;
-  task_status: string;
-  gold: unknown;
-  answer: unknown;
+/** StoredAnswer (libs/work) with its JSON columns typed. */
+interface SubmittedRow extends Omit<StoredAnswer, 'task_type' | 'quality_rules' | 'qualification'> {
   task_type: TaskType;
-  gold_pass_mark: number;
   quality_rules: Partial<QualityRules>;
   qualification: QualificationRequirements;
-  elapsed_ms: number;
 }
 
 /**
