@@ -82,7 +82,7 @@ export class DawidSkene {
     const clamp = goldIndex(c, o.gold);
     const pseudo = o.priorConfusions ? priorPseudoCounts(c, o.priorConfusions, o.priorStrength ?? 10) : null;
     const state = new DsState(c, o.smoothing ?? 0, o.classPriorSmoothing ?? 0, pseudo, clamp, o.threads);
-    const post = new Float64Array(c.nTasks * c.K);
+    const post = state.posteriors();
     const loop = { maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-6 };
     let trace;
     try {
@@ -125,6 +125,15 @@ export class DsState implements EmModel, SquaremModel {
     this.counts = new Float64Array(this.confI.length);
     this.prior = new Float64Array(c.K);
     this.pass = new FusedEStep(c, clamp, threads);
+    if (!overrelaxPrimed) {
+      primeOverrelax();
+      overrelaxPrimed = true;
+    }
+  }
+
+  /** A zeroed posterior table for this fit (see `FusedEStep.posteriors`). */
+  posteriors(): Float64Array {
+    return this.pass.posteriors();
   }
 
   /** Majority-vote posteriors into `post`, their counts kept for the first M-step. */
@@ -254,6 +263,27 @@ function powStep(t: number, m: number, half: boolean, a: number): number {
     m = t * r;
   }
   return Math.max(m, PROB_FLOOR);
+}
+
+let overrelaxPrimed = false;
+
+/**
+ * Runs the over-relaxed step and the projection once on two tiny workers with every branch taken
+ * (η = 1.5, 2, 3: with and without the square root and the squarings; a zero cell), so that their
+ * first real call compiles once instead of deoptimizing at a branch it had not yet seen (seen with
+ * --trace-deopt: each such deopt cost a recompilation and milliseconds of interpreted sweeps).
+ */
+function primeOverrelax(): void {
+  for (const K of [3, 4]) {
+    const theta = new Float64Array(2 * K * K).fill(1 / K);
+    theta[1] = 0;
+    const m = new Float64Array(theta.length);
+    for (const eta of [1.5, 2, 3]) {
+      m.fill(0.5 / K);
+      overrelaxColumns(theta, m, 2, K, eta);
+      projectColumns(m, 2, K);
+    }
+  }
 }
 
 /** Prior confusion matrices → pseudo-counts in the internal [w][l][k] layout. */

@@ -155,6 +155,13 @@ describe('fused E-step', () => {
     for (let i = 0; i < 50 && d.helperChunks === 0; i++) expect(d.run(confI, prior, p2)).toBeCloseTo(ll1, 8);
     expect(d.helperChunks).toBeGreaterThan(0);
     expect(maxDiff(p1, p2)).toBeLessThan(1e-12);
+    // the shared posterior table: both threads write it in place (no copy), same posteriors
+    const p3 = d.posteriors();
+    expect(p3.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(d.posteriors().buffer).not.toBeInstanceOf(SharedArrayBuffer); // handed out once
+    for (let i = 0; i < 50 && (i === 0 || d.helperChunks === 0); i++) expect(d.run(confI, prior, p3)).toBeCloseTo(ll1, 8);
+    expect(d.helperChunks).toBeGreaterThan(0);
+    expect(maxDiff(p1, p3)).toBeLessThan(1e-12);
     const k1 = new Float64Array(confI.length);
     const k2 = new Float64Array(confI.length);
     softCounts(c, p1, k1);
@@ -188,6 +195,17 @@ describe('fused E-step', () => {
     expect(g.run(confI, prior, post2)).toBeCloseTo(llRef, 8);
     expect(maxDiff(post2, ref)).toBeLessThan(1e-12);
     g.close();
+  });
+
+  it('a large crowd is grouped into shared memory, which the helper thread reads without a copy', () => {
+    const c = crowd(100_000, 2000, 4, 5, 5); // 500,000 answers
+    expect(c.ansWL.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(c.taskStart.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(crowd(1000, 50, 4, 5).ansWL.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    const one = new DawidSkene({ threads: 1, maxIterations: 5 }).fit(c);
+    const two = new DawidSkene({ threads: 2, maxIterations: 5 }).fit(c);
+    expect(maxDiff(one.posteriors, two.posteriors)).toBeLessThan(1e-9);
+    expect(Array.from(two.labelIndex)).toEqual(Array.from(one.labelIndex));
   });
 
   it('a fit with gold clamped runs on two threads too', () => {

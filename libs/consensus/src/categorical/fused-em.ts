@@ -58,7 +58,10 @@ export class FusedEStep {
    * loaded machine). Which thread does which chunk depends on timing, hence so does the order in
    * which soft counts and the log-likelihood are summed: results agree up to that rounding
    * (~1e-12 relative with the double table, ~1e-7 with the single-precision one), never more.
-   * Passes that start before the helper has booted run here alone. Default
+   * Passes that start before the helper has booted run here alone. The helper reads the crowd
+   * in place when it is in shared memory (see `buildCrowd`), and writes its chunks' posteriors
+   * in place into a table from {@link posteriors} (else into one of its own, copied over after
+   * each pass). Default
    * {@link defaultThreads}. Call {@link close} when done (the estimators do, in `finally`). A
    * helper that fails or does not answer in time is abandoned: its chunks are done here and the
    * fit goes on on one thread.
@@ -73,9 +76,10 @@ export class FusedEStep {
     compact = c.nWorkers * c.K * 2 * c.K * 8 > COMPACT_MIN_TABLE_BYTES,
   ) {
     const { nWorkers, K, nTasks, nAnswers } = c;
-    if (!primed) {
-      primeKernels();
-      primed = true;
+    if (!(primed & (compact ? 2 : 1))) {
+      primeKernels(compact);
+      primeTableLoops(compact);
+      primed |= compact ? 2 : 1;
     }
     this.compact = compact;
     const slots = nWorkers * K * 2 * K;
@@ -93,6 +97,20 @@ export class FusedEStep {
         this.par = startJob(h, c, clamp, compact, this.batch, this.chunk);
       }
     }
+  }
+
+  /**
+   * A zeroed posterior table (nTasks × K) for this pass's `run`: with a helper thread, the one it
+   * writes its chunks' posteriors into (shared memory), so that no pass copies them over (at 10M
+   * answers half the table, 32 MB, per pass). Any other array works too, at the cost of that copy.
+   */
+  posteriors(): Float64Array {
+    const par = this.par;
+    if (par && !par.postTaken) {
+      par.postTaken = true;
+      return par.post;
+    }
+    return new Float64Array(this.c.nTasks * this.c.K);
   }
 
   /** Blocks until the helper thread has picked up this job (true), or `timeoutMs` passed. */
@@ -162,7 +180,7 @@ export class FusedEStep {
         this.fresh = true;
         return ll;
       }
-      for (let ch = 0; ch < nChunks; ch++) if (!mine[ch]) post.set(par.post.subarray(ch * chunk * K, Math.min(nTasks, (ch + 1) * chunk) * K), ch * chunk * K);
+      if (post !== par.post) for (let ch = 0; ch < nChunks; ch++) if (!mine[ch]) post.set(par.post.subarray(ch * chunk * K, Math.min(nTasks, (ch + 1) * chunk) * K), ch * chunk * K);
       mergeCounts(tab, par.tab, nWorkers * K, K);
       for (let k = 0; k < K; k++) cs[k] += par.out[k];
       ll += par.out[K];
@@ -291,53 +309,7 @@ function votePass(taskStart: Int32Array, ansWL: Int32Array, ansLabel: Int32Array
   const K2 = 2 * K;
   let touched = taskStart[from];
   if (K === 4 && !clamp) {
-    // the benchmark's case, in registers (the generic loop below takes ~1.7× as long)
-    let c0 = 0;
-    let c1 = 0;
-    let c2 = 0;
-    let c3 = 0;
-    for (let t = from; t < to; t++) {
-      const s0 = taskStart[t];
-      const f = taskStart[t + 1];
-      if (batch > 0 && s0 >= touched) {
-        touched = Math.min(s0 + batch, ansWL.length);
-        p[0] = touchSlots(ansWL, tab, s0, touched, 8);
-      }
-      let p0 = 0;
-      let p1 = 0;
-      let p2 = 0;
-      let p3 = 0;
-      for (let i = s0; i < f; i++) {
-        const l = ansLabel[i];
-        if (l === 0) p0++;
-        else if (l === 1) p1++;
-        else if (l === 2) p2++;
-        else p3++;
-      }
-      const z = f - s0;
-      if (z > 0) ((p0 /= z), (p1 /= z), (p2 /= z), (p3 /= z));
-      else p0 = p1 = p2 = p3 = 1 / K;
-      const o = 4 * t;
-      post[o] = p0;
-      post[o + 1] = p1;
-      post[o + 2] = p2;
-      post[o + 3] = p3;
-      c0 += p0;
-      c1 += p1;
-      c2 += p2;
-      c3 += p3;
-      for (let i = s0; i < f; i++) {
-        const b = (ansWL[i] << 3) + 4;
-        tab[b] += p0;
-        tab[b + 1] += p1;
-        tab[b + 2] += p2;
-        tab[b + 3] += p3;
-      }
-    }
-    cs[0] += c0;
-    cs[1] += c1;
-    cs[2] += c2;
-    cs[3] += c3;
+    votePass4(taskStart, ansWL, ansLabel, tab, post, from, to, cs, p, batch);
     return;
   }
   for (let t = from; t < to; t++) {
@@ -366,6 +338,63 @@ function votePass(taskStart: Int32Array, ansWL: Int32Array, ansLabel: Int32Array
       for (let k = 0; k < K; k++) tab[b + k] += p[k];
     }
   }
+}
+
+/**
+ * {@link votePass} for K = 4 without clamped tasks (the benchmark's case), in registers (the
+ * generic loop takes ~1.7× as long). A function of its own: it runs once per fit, so its
+ * compilation (on a background thread, competing with the fit for the two cores) is a visible
+ * share of a fresh process's fit, and the smaller function compiles sooner (--trace-opt, 1M
+ * answers: 21–35 ms for its two compilations instead of ~65 ms, load ~3).
+ */
+function votePass4(taskStart: Int32Array, ansWL: Int32Array, ansLabel: Int32Array, tab: Float64Array | Float32Array, post: Float64Array, from: number, to: number, cs: Float64Array, p: Float64Array, batch: number): void {
+  let touched = taskStart[from];
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  for (let t = from; t < to; t++) {
+    const s0 = taskStart[t];
+    const f = taskStart[t + 1];
+    if (batch > 0 && s0 >= touched) {
+      touched = Math.min(s0 + batch, ansWL.length);
+      p[0] = touchSlots(ansWL, tab, s0, touched, 8);
+    }
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
+    let p3 = 0;
+    for (let i = s0; i < f; i++) {
+      const l = ansLabel[i];
+      if (l === 0) p0++;
+      else if (l === 1) p1++;
+      else if (l === 2) p2++;
+      else p3++;
+    }
+    const z = f - s0;
+    if (z > 0) ((p0 /= z), (p1 /= z), (p2 /= z), (p3 /= z));
+    else p0 = p1 = p2 = p3 = 0.25;
+    const o = 4 * t;
+    post[o] = p0;
+    post[o + 1] = p1;
+    post[o + 2] = p2;
+    post[o + 3] = p3;
+    c0 += p0;
+    c1 += p1;
+    c2 += p2;
+    c3 += p3;
+    for (let i = s0; i < f; i++) {
+      const b = (ansWL[i] << 3) + 4;
+      tab[b] += p0;
+      tab[b + 1] += p1;
+      tab[b + 2] += p2;
+      tab[b + 3] += p3;
+    }
+  }
+  cs[0] += c0;
+  cs[1] += c1;
+  cs[2] += c2;
+  cs[3] += c3;
 }
 
 /** Adds the helper's count halves to this table's. */
@@ -480,19 +509,28 @@ interface ParallelJob {
   readonly post: Float64Array;
   readonly out: Float64Array;
   gen: number;
+  /** `post` was handed out by {@link FusedEStep.posteriors}. */
+  postTaken: boolean;
 }
 
 function shared<T extends Int32Array | Float64Array | Float32Array>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
   return new Ctor(new SharedArrayBuffer(Math.max(n, 1) * Ctor.BYTES_PER_ELEMENT));
 }
 
+/** `a` itself when it lives in shared memory, else a shared copy. */
+function sharedCopy(a: Int32Array): Int32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const out = shared(Int32Array, a.length);
+  out.set(a);
+  return out;
+}
+
 /** Copies the crowd into shared memory and hands it to the helper (chunks of `chunk` tasks). */
 function startJob(h: Helper, c: Crowd, clamp: Int32Array | null, compact: boolean, batch: number, chunk: number): ParallelJob {
   const { K, nTasks, nWorkers, taskStart, ansWL } = c;
-  const ts = shared(Int32Array, nTasks + 1);
-  ts.set(taskStart.subarray(0, nTasks + 1));
-  const wl = shared(Int32Array, c.nAnswers);
-  wl.set(ansWL.subarray(0, c.nAnswers));
+  // a large crowd's arrays are already shared (see buildCrowd): no copy
+  const ts = sharedCopy(taskStart.subarray(0, nTasks + 1));
+  const wl = sharedCopy(ansWL.subarray(0, c.nAnswers));
   let cl: Int32Array | null = null;
   if (clamp) {
     cl = shared(Int32Array, nTasks);
@@ -507,6 +545,7 @@ function startJob(h: Helper, c: Crowd, clamp: Int32Array | null, compact: boolea
     post: shared(Float64Array, nTasks * K),
     out: shared(Float64Array, K + 1),
     gen: 0,
+    postTaken: false,
   };
   h.worker.postMessage({ ctrl: job.ctrl, taskStart: ts, ansWL: wl, tab: job.tab, conf: job.conf, prior: job.prior, post: job.post, out: job.out, clamp: cl, K, n: nTasks, batch, chunk });
   return job;
@@ -784,44 +823,67 @@ function fusedKernel(taskStart: Int32Array, ansWL: Int32Array, tab: Float64Array
 }
 
 /**
- * Runs every kernel (double and single precision, K = 2, 3, 4, with and without clamped tasks) on
- * a tiny crowd that takes every branch, including the rescaling ones. Without this, a first
+ * Runs every kernel for one table precision (K = 2, 3, 4, with and without clamped tasks) on a
+ * tiny crowd that takes every branch, including the rescaling ones. Once per precision and
+ * thread: a process that only fits large crowds never runs the loops shared by both precisions
+ * (votePass, loadTable, …) on doubles, so they stay monomorphic. Without this, a first
  * long pass gets a kernel optimized on the stack before it has ever reached the code after its
  * loop or a rescaling branch; the optimized code then deoptimizes there for lack of type
  * feedback, and the following passes were seen to keep running unoptimized code that boxes
  * every double (~80 bytes of garbage per answer, a young-generation GC every few milliseconds,
  * 2× slower passes; --trace-deopt, --trace-gc). Self-contained: the helper thread runs it too.
  */
-function primeKernels(): void {
+function primeKernels(single: boolean): void {
   for (const K of [2, 3, 4]) {
-    for (const single of [false, true]) {
-      for (const clamped of [false, true]) {
-        // worker 0: every likelihood 1e-30, worker 1: 1e30. Task 0: 12 answers of worker 0 (the
-        // short-task product underflows: redone with two rescalings); task 1: 7 of worker 1 (a
-        // likelihood over 1e100, logged on its own); tasks 2–7: 2 of worker 0 each (the
-        // accumulator under 1e-200); tasks 8–11: 2 of worker 1 each (the accumulator over 1e200)
-        const nt = 12;
-        const taskStart = new Int32Array(nt + 1);
-        for (let t = 0; t < nt; t++) taskStart[t + 1] = taskStart[t] + (t === 0 ? 12 : t === 1 ? 7 : 2);
-        const ansWL = new Int32Array(taskStart[nt]);
-        for (let t = 0; t < nt; t++) for (let i = taskStart[t]; i < taskStart[t + 1]; i++) ansWL[i] = (t === 1 || t >= 8 ? K : 0) + (i % K);
-        const tab = single ? new Float32Array(2 * K * 2 * K) : new Float64Array(2 * K * 2 * K);
-        for (let wl = 0; wl < 2 * K; wl++) for (let k = 0; k < K; k++) tab[wl * 2 * K + k] = wl < K ? 1e-30 : 1e30;
-        const prior = new Float64Array(K).fill(1 / K);
-        const post = new Float64Array(nt * K);
-        const cs = new Float64Array(K);
-        const clamp = clamped ? new Int32Array(nt).map((_, t) => (t % 3 === 0 ? t % K : -1)) : null;
-        for (let r = 0; r < 4; r++) fusedPass(taskStart, ansWL, tab, prior, post, 0, nt, 0, cs, K, clamp, new Float64Array(K), r & 1 ? 8 : 0);
-        loadTable(tab, new Float64Array(2 * K * K).fill(0.5), 2 * K, K);
-        const ansLabel = ansWL.map((wl) => wl % K);
-        for (let r = 0; r < 4; r++) votePass(taskStart, ansWL, ansLabel, tab, post, 0, nt, cs, K, clamp, new Float64Array(K), r & 1 ? 8 : 0);
-        zeroCounts(tab, 2 * K, K);
-      }
+    for (const clamped of [false, true]) {
+      // worker 0: every likelihood 1e-30, worker 1: 1e30. Task 0: 12 answers of worker 0 (the
+      // short-task product underflows: redone with two rescalings); task 1: 7 of worker 1 (a
+      // likelihood over 1e100, logged on its own); tasks 2–7: 2 of worker 0 each (the
+      // accumulator under 1e-200); tasks 8–11: 2 of worker 1 each (the accumulator over 1e200)
+      const nt = 12;
+      const taskStart = new Int32Array(nt + 1);
+      for (let t = 0; t < nt; t++) taskStart[t + 1] = taskStart[t] + (t === 0 ? 12 : t === 1 ? 7 : 2);
+      const ansWL = new Int32Array(taskStart[nt]);
+      for (let t = 0; t < nt; t++) for (let i = taskStart[t]; i < taskStart[t + 1]; i++) ansWL[i] = (t === 1 || t >= 8 ? K : 0) + (i % K);
+      const tab = single ? new Float32Array(2 * K * 2 * K) : new Float64Array(2 * K * 2 * K);
+      for (let wl = 0; wl < 2 * K; wl++) for (let k = 0; k < K; k++) tab[wl * 2 * K + k] = wl < K ? 1e-30 : 1e30;
+      const prior = new Float64Array(K).fill(1 / K);
+      const post = new Float64Array(nt * K);
+      const cs = new Float64Array(K);
+      const clamp = clamped ? new Int32Array(nt).map((_, t) => (t % 3 === 0 ? t % K : -1)) : null;
+      for (let r = 0; r < 4; r++) fusedPass(taskStart, ansWL, tab, prior, post, 0, nt, 0, cs, K, clamp, new Float64Array(K), r & 1 ? 8 : 0);
+      loadTable(tab, new Float64Array(2 * K * K).fill(0.5), 2 * K, K);
+      const ansLabel = ansWL.map((wl) => wl % K);
+      for (let r = 0; r < 4; r++) votePass(taskStart, ansWL, ansLabel, tab, post, 0, nt, cs, K, clamp, new Float64Array(K), r & 1 ? 8 : 0);
+      zeroCounts(tab, 2 * K, K);
     }
   }
 }
 
-let primed = false;
+/**
+ * This thread's table loops outside the pass (the M-step's, the helper's merge), run once on a
+ * tiny table with every branch taken (a column without evidence, prior pseudo-counts, K = 3 and
+ * 4), for the reason given at {@link primeKernels}: their first real call then compiles once,
+ * instead of compiling, deoptimizing at a branch it had not seen and compiling again.
+ */
+function primeTableLoops(single: boolean): void {
+  for (const K of [3, 4]) {
+    const n = 2 * K * 2 * K;
+    const tab = single ? new Float32Array(n) : new Float64Array(n);
+    const tab2 = single ? new Float32Array(n).fill(0.5) : new Float64Array(n).fill(0.5);
+    const confI = new Float64Array(2 * K * K);
+    const pseudo = new Float64Array(2 * K * K).fill(0.1);
+    for (let r = 0; r < 3; r++) {
+      tab.fill(0);
+      mergeCounts(tab, tab2, K, K); // worker 0's counts only: worker 1's columns have no evidence
+      readCounts(tab, confI, 2 * K, K);
+      dsMStepTable(tab, confI, 2, K, 0, r === 2 ? pseudo : null, 1e-10);
+    }
+  }
+}
+
+/** Which table precisions {@link primeKernels} ran for in this thread (1: double, 2: single). */
+let primed = 0;
 
 type Kernel4 = typeof fusedPass4;
 type KernelK = typeof fusedPassK;
@@ -832,7 +894,7 @@ type KernelK = typeof fusedPassK;
  */
 function kernelSource(): string {
   const copy = (f: (...a: never[]) => unknown, name: string) => f.toString().replace(/^function\s+\w+/, `function ${name}`);
-  return [fusedPass2, fusedPass4, fusedPassK, fusedPass, touchSlots, fusedKernel, primeKernels, loadTable, votePass, zeroCounts].map((f) => f.toString()).concat(copy(fusedPass2, 'fusedPass2F32'), copy(fusedPass4, 'fusedPass4F32'), copy(fusedPassK, 'fusedPassKF32')).join('\n');
+  return [fusedPass2, fusedPass4, fusedPassK, fusedPass, touchSlots, fusedKernel, primeKernels, loadTable, votePass, votePass4, zeroCounts].map((f) => f.toString()).concat(copy(fusedPass2, 'fusedPass2F32'), copy(fusedPass4, 'fusedPass4F32'), copy(fusedPassK, 'fusedPassKF32')).join('\n');
 }
 
 /** Separately compiled copies of the kernels for single-precision tables (same source text). */
@@ -857,9 +919,11 @@ function fusedWorkerMain(): void {
   const { parentPort } = require('node:worker_threads');
   parentPort.on('message', (job: { ctrl: Int32Array; taskStart: Int32Array; ansWL: Int32Array; tab: Float64Array | Float32Array; conf: Float64Array; prior: Float64Array; post: Float64Array; out: Float64Array; clamp: Int32Array | null; K: number; n: number; batch: number; chunk: number }) => {
     const { ctrl, taskStart, ansWL, tab, conf, prior, post, out, clamp, K, n, batch, chunk } = job;
-    if (!(globalThis as { primed?: boolean }).primed) {
-      primeKernels();
-      (globalThis as { primed?: boolean }).primed = true;
+    const g = globalThis as { primed?: number };
+    const bit = tab instanceof Float32Array ? 2 : 1;
+    if (!((g.primed ?? 0) & bit)) {
+      primeKernels(bit === 2);
+      g.primed = (g.primed ?? 0) | bit;
     }
     const nwl = conf.length / K;
     const p = new Float64Array(K);
@@ -867,15 +931,29 @@ function fusedWorkerMain(): void {
     let seen = 0;
     Atomics.store(ctrl, 4, 1); // job picked up: the main thread may now share passes
     Atomics.notify(ctrl, 4);
-    // warm-up: a few chunks with a flat table (the first real pass reloads the table and
-    // rewrites the posteriors of the chunks it takes) while the main thread does the vote start,
-    // so that the first real pass finds the kernel compiled instead of in the interpreter
+    // warm-up: the first tasks with a flat table (the first real pass reloads the table) while
+    // the main thread does the vote start, so that the first real pass finds the kernel compiled
+    // instead of in the interpreter
     if (Atomics.load(ctrl, 0) === 0) {
       for (let i = 0; i < tab.length; i++) tab[i] = 0.5;
       try {
-        fusedPass(taskStart, ansWL, tab, prior.map(() => 1 / K), post, 0, Math.min(n, 8 * chunk), 0, cs, K, clamp, p, batch);
+        // the first 16,384 tasks (enough for V8 to mark the kernel hot; more only delays the
+        // page faults below), posteriors into scratch: `post` may be the main thread's (see
+        // FusedEStep.posteriors)
+        const scratch = new Float64Array(4096 * K);
+        const flat = prior.map(() => 1 / K);
+        for (let t = 0; t < Math.min(n, 16384); t += 4096) fusedPass(taskStart, ansWL, tab, flat, scratch, t, Math.min(n, t + 4096), t * K, cs, K, clamp, p, batch);
       } catch {
         // the real pass reports failures
+      }
+      // Then the first write to each page of the posterior table, from its end, until the
+      // first pass is announced: the vote start writes it from the front, and each first touch
+      // of a fresh page is a page fault (2–25 µs on the benchmark VM; 16,000 of them for 10M
+      // answers' posteriors), so this thread takes a share of them. An atomic compare-exchange
+      // of 0 with 0 writes without changing anything, even where the main thread got first.
+      if (post.buffer instanceof SharedArrayBuffer) {
+        const words = new Int32Array(post.buffer, post.byteOffset, post.length * 2);
+        for (let i = words.length - 1024; i >= 0 && Atomics.load(ctrl, 0) === 0; i -= 1024) Atomics.compareExchange(words, i, 0, 0);
       }
     }
     for (;;) {
@@ -887,7 +965,8 @@ function fusedWorkerMain(): void {
       try {
         // take chunks until none is left (the main thread takes them from the same counter)
         let ll = 0;
-        for (let ch = Atomics.add(ctrl, 5, 1); ch * chunk < n; ch = Atomics.add(ctrl, 5, 1)) ll += fusedPass(taskStart, ansWL, tab, prior, post, ch * chunk, Math.min(n, (ch + 1) * chunk), 0, cs, K, clamp, p, batch);
+        // (and none once abandoned, ctrl[1] = 1: the posterior table may be the main thread's)
+        for (let ch = Atomics.add(ctrl, 5, 1); ch * chunk < n && Atomics.load(ctrl, 1) !== 1; ch = Atomics.add(ctrl, 5, 1)) ll += fusedPass(taskStart, ansWL, tab, prior, post, ch * chunk, Math.min(n, (ch + 1) * chunk), 0, cs, K, clamp, p, batch);
         for (let k = 0; k < K; k++) out[k] = cs[k];
         out[K] = ll;
       } catch {
