@@ -231,11 +231,11 @@ async function insertBatch(em: EntityManager, c: CampaignEntity, batch: ImportIt
  * `suggest`) shows one on every pre-labelled task, so a gold item without a pre-label would stand
  * out by its missing suggestion: such a row is refused, naming the field.
  */
-export function goldLooksReal(campaign: Pick<CampaignEntity, 'modelLabels'>, r: RowResult): RowResult {
+function goldLooksReal(campaign: Pick<CampaignEntity, 'modelLabels'>, r: RowResult): RowResult {
   if (!r.ok || campaign.modelLabels !== 'suggest') return r;
   if (r.item.gold === null || r.item.gold === undefined || (r.item.prelabel !== null && r.item.prelabel !== undefined)) return r;
   return { ok: false, problems: [{ field: 'prelabel', problem: GOLD_NEEDS_PRELABEL }] };
 }
 
-export const GOLD_NEEDS_PRELABEL =
+const GOLD_NEEDS_PRELABEL =
   'a gold item needs a prelabel when the campaign shows model suggestions (modelLabels: suggest); without one, workers could tell it from real items';
