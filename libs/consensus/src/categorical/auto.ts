@@ -39,7 +39,11 @@ export interface CandidateScore {
  * `auto`, Tally's default: chooses a model without gold by K-fold cross-validation of each
  * candidate's predictive probability of held-out answers, then fits the winner on all answers.
  *
- * Answers are split into folds by a fixed hash of their position (deterministic). For each fold
+ * Answers are split into folds by a fixed hash of their position (deterministic); the repeats of
+ * a (task, worker) pair go to the fold of its first answer, so that no held-out answer is
+ * predicted with the same worker's answer to the same task in training (that leak favours the
+ * models that trust single workers most; on adult and relevance, the sets with repeats, the
+ * choice is the same either way). For each fold
  * a candidate is fitted on the other folds; a held-out answer (task t, worker w, label l) is
  * scored log Σ_k P(t = k | training answers) · C_w[k][l], with C_w the worker's fitted confusion
  * matrix as the fit reports it (for bayes-ds the Dirichlet posterior mean, i.e. its posterior
@@ -115,13 +119,31 @@ function foldOf(p: number, folds: number): number {
   return (h >>> 0) % folds;
 }
 
+/** The fold of each answer: a hash of its position; a repeat of a (task, worker) pair gets the pair's first answer's. */
+export function assignFolds(c: Crowd, folds: number): Uint8Array {
+  const { nTasks, taskStart, ansWorker } = c;
+  const fold = new Uint8Array(c.nAnswers);
+  for (let t = 0; t < nTasks; t++) {
+    for (let i = taskStart[t]; i < taskStart[t + 1]; i++) {
+      let first = i;
+      for (let j = taskStart[t]; j < i; j++) {
+        if (ansWorker[j] === ansWorker[i]) {
+          first = j;
+          break;
+        }
+      }
+      fold[i] = first === i ? foldOf(i, folds) : fold[first];
+    }
+  }
+  return fold;
+}
+
 /** Mean held-out log-likelihood per answer of each candidate. */
 export function crossValidate(c: Crowd, candidates: readonly AutoCandidate[], folds: number): CandidateScore[] {
   const { nTasks, K, taskStart, ansWorker, ansLabel, nAnswers } = c;
   const taskOf = new Int32Array(nAnswers);
   for (let t = 0; t < nTasks; t++) for (let i = taskStart[t]; i < taskStart[t + 1]; i++) taskOf[i] = t;
-  const fold = new Uint8Array(nAnswers);
-  for (let i = 0; i < nAnswers; i++) fold[i] = foldOf(i, folds);
+  const fold = assignFolds(c, folds);
   const total = new Float64Array(candidates.length);
   for (let f = 0; f < folds; f++) {
     let m = 0;

@@ -3,7 +3,8 @@ import { DawidSkene } from './dawid-skene';
 import { aggregateMultiLabel } from './multi-label';
 import { posteriorForTask } from './posterior';
 import { WeightedMajorityVote } from './weighted-majority-vote';
-import { AutoAggregator } from './auto';
+import { assignFolds, AutoAggregator } from './auto';
+import { toCrowd } from '../crowd';
 
 /** A small crowd: 3 good workers, 1 adversarial worker who swaps a and b. */
 function crowd() {
@@ -87,5 +88,21 @@ describe('auto', () => {
     const fit = new AutoAggregator().fit(crowd());
     expect(fit.method).toBe('auto');
     expect(fit.chosen?.reason).toMatch(/held-out/);
+  });
+
+  it('holds out a repeated (task, worker) pair as a whole, so no answer is predicted from its own repeat', () => {
+    const answers = [];
+    for (let t = 0; t < 30; t++) for (const w of ['w1', 'w2', 'w3']) for (let r = 0; r < (w === 'w1' ? 3 : 1); r++) answers.push({ task: `t${t}`, worker: w, label: r === 1 ? 'b' : 'a' });
+    const c = toCrowd(answers, 'keep');
+    const fold = assignFolds(c, 3);
+    const byPair = new Map<string, Set<number>>();
+    for (let t = 0; t < c.nTasks; t++) for (let i = c.taskStart[t]; i < c.taskStart[t + 1]; i++) {
+      const key = `${t}/${c.ansWorker[i]}`;
+      byPair.set(key, (byPair.get(key) ?? new Set()).add(fold[i]));
+    }
+    expect(byPair.size).toBe(90);
+    for (const folds of byPair.values()) expect(folds.size).toBe(1);
+    // and the pairs themselves are spread over every fold
+    expect(new Set(fold)).toEqual(new Set([0, 1, 2]));
   });
 });
