@@ -142,12 +142,14 @@ function csv(): void {
   for (let i = 0; i < encoded.task.length; i++) lines.push(`task-${encoded.task[i]},worker-${encoded.worker[i]},${names[encoded.label[i]]}`);
   writeFileSync(path, lines.join('\n') + '\n');
   try {
+    const f0 = process.resourceUsage().minorPageFault;
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const r = readCsvColumns(path, ['task', 'worker', 'label']);
     const fitSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(c0);
-    process.stdout.write(JSON.stringify({ size: '1M', method: 'csv', answers: r.rows, fitSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: process.resourceUsage().maxRSS / 1024, accuracy: null, iterations: 0, converged: true }) + '\n');
+    const faults = process.resourceUsage().minorPageFault - f0;
+    process.stdout.write(JSON.stringify({ size: '1M', method: 'csv', answers: r.rows, fitSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: process.resourceUsage().maxRSS / 1024, accuracy: null, iterations: 0, converged: true, faults }) + '\n');
   } finally {
     unlinkSync(path);
   }
