@@ -3,7 +3,7 @@ import { adminCommand, migrateCommand } from './commands/admin.command';
 
 const USAGE = `tally <command>
 
-  aggregate --answers FILE --method M [--gold FILE] [--out FILE] [--json] [--type T]
+  aggregate --answers FILE --method M [--gold FILE] [--out FILE] [--json] [--type T] [--repeats P]
                          aggregate crowd answers (see README: The CLI)
   admin create --email E --password P [--name N]
                          create the first admin (or give an existing user the admin role)

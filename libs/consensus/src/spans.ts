@@ -80,6 +80,9 @@ export function aggregateSpans(answers: readonly SpanAnswer[], options: SpanOpti
   for (const a of answers) {
     if (!lengths.has(a.task)) ((lengths.set(a.task, 0)), order.push(a.task));
     const given = options.lengths?.[a.task] ?? a.length;
+    for (const sp of a.spans) {
+      if (given !== undefined && sp.end > given) throw new ConsensusError('INVALID_INPUT', `task "${a.task}", worker "${a.worker}": span [${sp.start}, ${sp.end}) ends after the text's ${given} tokens`);
+    }
     const seen = Math.max(lengths.get(a.task)!, given ?? 0, ...a.spans.map((s) => s.end));
     lengths.set(a.task, seen);
   }

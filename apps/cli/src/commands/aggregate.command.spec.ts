@@ -179,6 +179,63 @@ describe('tally aggregate --type spans / text / multi-label', () => {
   });
 });
 
+describe('tally aggregate: bad input is refused with the file, line and problem, nothing half-done', () => {
+  it('unknown options and stray arguments are usage errors (a mistyped --gold must not silently drop the score)', async () => {
+    const r = await run(['--answers', answers, '--method', 'mv', '--gol', gold]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown option --gol/);
+    expect((await run(['--answers', answers, '--method', 'mv', 'extra'])).err).toMatch(/unexpected argument "extra"/);
+  });
+
+  it('a directory, an empty answer file, empty or contradictory gold', async () => {
+    const d = await run(['--answers', dir, '--method', 'mv']);
+    expect(d.code).toBe(1);
+    expect(d.err).toMatch(/^tally aggregate: .*EISDIR/);
+    const empty = await run(['--answers', file('header-only.csv', 'task,worker,label\n'), '--method', 'mv']);
+    expect(empty.code).toBe(1);
+    expect(empty.err).toMatch(/header-only\.csv: no answers/);
+    expect((await run(['--answers', answers, '--method', 'mv', '--gold', file('gold-empty.csv', 'task,label\n')])).err).toMatch(/gold-empty\.csv: no gold rows/);
+    expect((await run(['--answers', answers, '--method', 'mv', '--gold', file('gold-twice.csv', 'task,label\nt1,x\nt1,y\n')])).err).toMatch(/task "t1" has two different gold answers/);
+    // the same gold row twice counts once: t1 right, t2 wrong -> 0.5, not 0.6667
+    const twice = await run(['--answers', answers, '--method', 'mv', '--gold', file('gold-dup.csv', 'task,label\nt1,x\nt1,x\nt2,x\n')]);
+    expect(twice.out[twice.out.length - 1]).toBe('accuracy: 0.5000');
+    const jsonl = await run(['--type', 'boxes', '--answers', file('empty.jsonl', '\n'), '--method', 'mv']);
+    expect(jsonl.code).toBe(1);
+    expect(jsonl.err).toMatch(/empty\.jsonl: no records/);
+  });
+
+  it('an empty label is an error, not a vote', async () => {
+    const r = await run(['--answers', file('empty-vote.csv', 'task,worker,label\nt1,w1,\nt1,w2,a\n'), '--method', 'mv']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/empty-vote\.csv:2: empty "label"/);
+  });
+
+  it('spans must lie inside the text and not overlap; task and worker must not be empty', async () => {
+    const beyond = file('span-beyond.jsonl', JSON.stringify({ task: 's', worker: 'a', spans: [{ start: 2, end: 5, label: 'X' }], length: 3 }));
+    expect((await run(['--type', 'spans', '--answers', beyond, '--method', 'mv'])).err).toMatch(/span-beyond\.jsonl:1: span \[2, 5\) is outside 0\.\.3/);
+    const overlap = file('span-overlap.jsonl', JSON.stringify({ task: 's', worker: 'a', spans: [{ start: 0, end: 2, label: 'X' }, { start: 1, end: 3, label: 'Y' }] }));
+    expect((await run(['--type', 'spans', '--answers', overlap, '--method', 'mv'])).err).toMatch(/span-overlap\.jsonl:1: spans overlap/);
+    const noWorker = file('no-worker.jsonl', JSON.stringify({ task: 's', worker: '', text: 'x' }));
+    expect((await run(['--type', 'text', '--answers', noWorker, '--method', 'mv'])).err).toMatch(/no-worker\.jsonl:1: "worker" must not be empty/);
+  });
+
+  it('boxes: a worker who submits a task twice is one annotator (first answer), unless --repeats keep', async () => {
+    const b = { x: 0, y: 0, w: 10, h: 10, label: 'car' };
+    const lines = [
+      { task: 'i', worker: 'w1', boxes: [b] },
+      { task: 'i', worker: 'w1', boxes: [b] },
+      { task: 'i', worker: 'w2', boxes: [b] },
+    ];
+    const p = file('boxes-repeat.jsonl', lines.map((l) => JSON.stringify(l)).join('\n'));
+    const out = join(dir, 'boxes-repeat-out.jsonl');
+    const r = await run(['--type', 'boxes', '--answers', p, '--method', 'mv', '--out', out]);
+    expect(r.out).toEqual(expect.arrayContaining(['answers: 2', 'workers: 2']));
+    expect(JSON.parse(readFileSync(out, 'utf8').trim()).boxes).toHaveLength(1);
+    const keep = await run(['--type', 'boxes', '--answers', p, '--method', 'mv', '--repeats', 'keep']);
+    expect(keep.out).toContain('answers: 3');
+  });
+});
+
 describe('readCsvColumns', () => {
   it('handles quotes, escaped quotes, CRLF, a BOM, blank lines and chunk boundaries', () => {
     const text = '\ufefftask,worker,label\r\n"a ""quoted"", task",w1,x\r\n\r\nb,w2,"multi\nline"\nb,w1,x';
@@ -208,6 +265,16 @@ describe('readCsvColumns', () => {
     for (const chunk of [5, 9, 1 << 16]) expect(() => readCsvColumns(p, ['task', 'worker', 'label'], chunk)).toThrow(`${p}:6: expected at least 3 fields, got 2`);
     const q = file('quote.csv', 'task,worker,label\nt1,w1,x\nt2,"w2"x,y\n');
     expect(() => readCsvColumns(q, ['task', 'worker', 'label'])).toThrow(`${q}:3: characters after a closing quote`);
+  });
+
+  it('refuses an empty task, worker or label, naming the line and the column, at any chunk size', () => {
+    const p = file('empty-label.csv', 'task,worker,label\nt1,w1,a\nt1,w2,\n');
+    for (const chunk of [4, 9, 1 << 16]) expect(() => readCsvColumns(p, ['task', 'worker', 'label'], chunk)).toThrow(`${p}:3: empty "label"`);
+    const q = file('empty-worker.csv', 'task,worker,label\nt1,w1,a\nt1,"",b\n');
+    expect(() => readCsvColumns(q, ['task', 'worker', 'label'])).toThrow(`${q}:3: empty "worker"`);
+    // a column nobody asked for may be empty
+    const r = readCsvColumns(file('empty-other.csv', 'task,worker,label,note\nt1,w1,a,\n'), ['task', 'worker', 'label']);
+    expect(r.rows).toBe(1);
   });
 
   it('interns many distinct values across chunk boundaries', () => {

@@ -22,6 +22,7 @@ import {
   type RepeatPolicy,
   type Span,
   type SpanAnswer,
+  spansToBio,
   type WorkerBoxes,
   warmUpThreads,
 } from '@tally/consensus';
@@ -29,6 +30,7 @@ import { CsvError, readCsvColumns } from './csv-columns';
 import { parseFlags } from './flags';
 
 const TYPES = ['categorical', 'multi-label', 'boxes', 'spans', 'text'] as const;
+const FLAGS = ['answers', 'method', 'gold', 'out', 'json', 'type', 'repeats', 'help'];
 type AnswerType = (typeof TYPES)[number];
 
 export const AGGREGATE_USAGE = `tally aggregate --answers FILE --method M [--gold FILE] [--out FILE] [--json] [--type T] [--repeats P]
@@ -40,7 +42,9 @@ export const AGGREGATE_USAGE = `tally aggregate --answers FILE --method M [--gol
          text                   JSONL {"task","worker","text"}; gold {"task","text"}
   --method ${CATEGORICAL_METHODS.join(' | ')}
          (boxes: mv = equal weights, anything else = reliability-weighted; text: medoid, method ignored)
-  --repeats keep | first | last   a worker answering a task twice (default keep: both count)
+  --repeats keep | first | last   a worker answering a task twice: keep = both count (default for
+                 categorical, multi-label and spans), first (default for boxes and text: one
+                 annotation per worker), last
   --out FILE    categorical: CSV task,label,confidence; other types: JSONL
   --json        print one JSON object instead of lines
   --gold is only used to score the result, never to fit it.`;
@@ -56,10 +60,14 @@ export async function aggregateCommand(argv: string[]): Promise<number> {
     console.log(AGGREGATE_USAGE);
     return argv.length === 0 ? 2 : 0;
   }
+  const unknown = Object.keys(flags).filter((k) => k !== '_' && !FLAGS.includes(k));
+  if (unknown.length) return usage(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}`);
+  if (flags._) return usage(`unexpected argument "${flags._}"`);
   const answers = flags.answers;
   const method = flags.method ?? 'auto';
   const type = (flags.type ?? 'categorical') as AnswerType;
-  const repeats = (flags.repeats ?? 'keep') as RepeatPolicy;
+  // boxes and text: one annotation per worker (a repeated box would form its own cluster)
+  const repeats = (flags.repeats ?? (type === 'boxes' || type === 'text' ? 'first' : 'keep')) as RepeatPolicy;
   if (!answers || answers === 'true') return usage('--answers FILE is required');
   if (!(TYPES as readonly string[]).includes(type)) return usage(`--type must be one of ${TYPES.join(', ')}`);
   if (!isCategoricalMethod(method)) return usage(`--method must be one of ${CATEGORICAL_METHODS.join(', ')}`);
@@ -80,7 +88,8 @@ export async function aggregateCommand(argv: string[]): Promise<number> {
         return runText(opts);
     }
   } catch (err) {
-    if (err instanceof CsvError || err instanceof ConsensusError || err instanceof InputError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+    // file system errors (ENOENT, EISDIR, EACCES...) name the path in their message
+    if (err instanceof CsvError || err instanceof ConsensusError || err instanceof InputError || typeof (err as NodeJS.ErrnoException).code === 'string') {
       console.error(`tally aggregate: ${(err as Error).message}`);
       return 1;
     }
@@ -116,6 +125,7 @@ function runCategorical(o: RunOptions): number {
   // a large file (~28 bytes a line): boot the EM helper thread while the file is read
   if (statSync(o.answers).size > PARALLEL_MIN_ANSWERS * 16) warmUpThreads();
   const csv = readCsvColumns(o.answers, ['task', 'worker', 'label']);
+  if (csv.rows === 0) throw new InputError(`${o.answers}: no answers (only a header)`);
   const { task, worker, label } = csv.columns;
   // classes in compareLabels order: the documented tie-break order
   const classes = [...label.values].sort(compareLabels);
@@ -135,13 +145,19 @@ function runCategorical(o: RunOptions): number {
   let accuracy: number | null = null;
   if (o.gold) {
     const g = readCsvColumns(o.gold, ['task', 'label']);
+    const { task: gt, label: gl } = g.columns;
+    const gold = goldMap(
+      Array.from(gt.codes, (c, i) => [gt.values[c], gl.values[gl.codes[i]]] as const),
+      o.gold,
+      (a, b) => a === b,
+    );
     const taskIx = new Map(fit.tasks.map((t, i) => [t, i]));
     let right = 0;
-    for (let i = 0; i < g.rows; i++) {
-      const t = taskIx.get(g.columns.task.values[g.columns.task.codes[i]]);
-      if (t !== undefined && fit.labels[t] === g.columns.label.values[g.columns.label.codes[i]]) right++;
+    for (const [task, l] of gold) {
+      const t = taskIx.get(task);
+      if (t !== undefined && fit.labels[t] === l) right++;
     }
-    accuracy = g.rows ? right / g.rows : 0;
+    accuracy = right / gold.size;
   }
   const summary = {
     method: o.method,
@@ -182,12 +198,34 @@ function readJsonl<T>(path: string, check: (v: Record<string, unknown>, where: s
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError(`${where}: expected a JSON object`);
       out.push(check(v as Record<string, unknown>, where));
     });
+  if (out.length === 0) throw new InputError(`${path}: no records (expected one JSON object per line)`);
   return out;
 }
 
-const str = (v: Record<string, unknown>, k: string, where: string): string => {
+/**
+ * Gold as task → value. A task listed twice must carry the same value (then it counts once);
+ * gold with no task at all is an error (every score would be vacuous).
+ */
+function goldMap<V>(entries: Iterable<readonly [string, V]>, path: string, same: (a: V, b: V) => boolean): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const [task, v] of entries) {
+    const prev = out.get(task);
+    if (prev !== undefined && !same(prev, v)) throw new InputError(`${path}: task "${task}" has two different gold answers`);
+    out.set(task, v);
+  }
+  if (out.size === 0) throw new InputError(`${path}: no gold rows`);
+  return out;
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A string field (a number is taken as its decimal text); empty only where `allowEmpty` (a text answer may be). */
+const str = (v: Record<string, unknown>, k: string, where: string, allowEmpty = false): string => {
   const x = v[k];
-  if (typeof x === 'string') return x;
+  if (typeof x === 'string') {
+    if (x === '' && !allowEmpty) throw new InputError(`${where}: "${k}" must not be empty`);
+    return x;
+  }
   if (typeof x === 'number') return String(x);
   throw new InputError(`${where}: "${k}" must be a string`);
 };
@@ -215,6 +253,19 @@ function toSpan(s: unknown, where: string): Span {
   return { start: r.start as number, end: r.end as number, label: String(r.label ?? '') };
 }
 
+/** An answer's spans (and `length`, if given), checked: inside the text, no overlap. */
+function spansWithLength(v: Record<string, unknown>, where: string): { spans: Span[]; length?: number } {
+  const spans = arr(v, 'spans', where).map((s) => toSpan(s, where));
+  if (v.length !== undefined && !(Number.isInteger(v.length) && (v.length as number) >= 0)) throw new InputError(`${where}: "length" must be a non-negative integer`);
+  const length = v.length as number | undefined;
+  try {
+    spansToBio(spans, length ?? Math.max(0, ...spans.map((s) => s.end)));
+  } catch (err) {
+    throw new InputError(`${where}: ${(err as Error).message}${length !== undefined ? ' (length ' + length + ')' : ''}`);
+  }
+  return length !== undefined ? { spans, length } : { spans };
+}
+
 function printScores(o: RunOptions, base: Record<string, unknown>, scores: [string, number][] | null): void {
   if (o.json) {
     const obj: Record<string, unknown> = { ...base };
@@ -222,7 +273,7 @@ function printScores(o: RunOptions, base: Record<string, unknown>, scores: [stri
     console.log(JSON.stringify(obj));
     return;
   }
-  for (const [k, v] of Object.entries(base)) if (v !== null && v !== undefined) console.log(`${k}: ${v}`);
+  for (const [k, v] of Object.entries(base)) if (v !== null && v !== undefined) console.log(`${k === 'fitSeconds' ? 'fit seconds' : k}: ${v}`);
   for (const [k, v] of scores ?? []) console.log(`${k}: ${fmt(v)}`);
 }
 
@@ -293,7 +344,7 @@ function runBoxes(o: RunOptions): number {
   }
   let scores: [string, number][] | null = null;
   if (o.gold) {
-    const gold = new Map(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'boxes', w).map((b) => toBox(b, w))] as const));
+    const gold = goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'boxes', w).map((b) => toBox(b, w))] as const), o.gold, sameJson);
     const e = evaluateBoxes(result, gold);
     scores = [
       ['mean_iou', e.meanIou],
@@ -327,8 +378,7 @@ function runSpans(o: RunOptions): number {
     readJsonl(o.answers, (v, w) => ({
       task: str(v, 'task', w),
       worker: str(v, 'worker', w),
-      spans: arr(v, 'spans', w).map((s) => toSpan(s, w)),
-      ...(typeof v.length === 'number' ? { length: v.length } : {}),
+      ...spansWithLength(v, w),
     })),
     o.repeats,
   );
@@ -340,7 +390,7 @@ function runSpans(o: RunOptions): number {
   }
   let scores: [string, number][] | null = null;
   if (o.gold) {
-    const gold = new Map(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'spans', w).map((s) => toSpan(s, w))] as const));
+    const gold = goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), spansWithLength(v, w).spans] as const), o.gold, sameJson);
     const e = evaluateSpans(new Map(result.map((r) => [r.task, r.spans])), gold);
     scores = [
       ['exact_precision', e.exact.precision],
@@ -358,7 +408,7 @@ function runSpans(o: RunOptions): number {
 
 function runText(o: RunOptions): number {
   const answers = dedupe(
-    readJsonl(o.answers, (v, w) => ({ task: str(v, 'task', w), worker: str(v, 'worker', w), text: str(v, 'text', w) })),
+    readJsonl(o.answers, (v, w) => ({ task: str(v, 'task', w), worker: str(v, 'worker', w), text: str(v, 'text', w, true) })),
     o.repeats,
   );
   const t0 = process.hrtime.bigint();
@@ -367,7 +417,7 @@ function runText(o: RunOptions): number {
   if (o.out) writeFileSync(o.out, [...result].map(([task, r]) => JSON.stringify({ task, text: r.text, confidence: r.confidence })).join('\n') + '\n');
   let scores: [string, number][] | null = null;
   if (o.gold) {
-    const gold = readJsonl(o.gold, (v, w) => [str(v, 'task', w), str(v, 'text', w)] as const);
+    const gold = [...goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), str(v, 'text', w, true)] as const), o.gold, (a, b) => a === b)];
     const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
     let exact = 0;
     let dist = 0;
@@ -397,7 +447,7 @@ function runMultiLabel(o: RunOptions): number {
   if (o.out) writeFileSync(o.out, r.tasks.map((task, i) => JSON.stringify({ task, labels: r.labels[i], confidence: r.confidence[i] })).join('\n') + '\n');
   let scores: [string, number][] | null = null;
   if (o.gold) {
-    const gold = readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'labels', w).map(String)] as const);
+    const gold = [...goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'labels', w).map(String)] as const), o.gold, (a, b) => sameJson([...a].sort(), [...b].sort()))];
     const ix = new Map(r.tasks.map((t, i) => [t, i]));
     let exact = 0;
     let tp = 0;
