@@ -62,6 +62,9 @@ describe('spans', () => {
     expect(e.exact.f1).toBe(0);
     expect(e.overlap.f1).toBe(1);
   });
+  it("refuses a span that ends after its answer's text length", () => {
+    expect(() => aggregateSpans([{ task: 's', worker: 'a', spans: [{ start: 2, end: 5, label: 'X' }], length: 3 }])).toThrow(/task "s", worker "a": span \[2, 5\) ends after the text's 3 tokens/);
+  });
 });
 
 describe('free text', () => {
