@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { adminCommand, migrateCommand } from './commands/admin.command';
 
 const USAGE = `tally <command>
 
@@ -23,10 +22,15 @@ async function main(argv: string[]): Promise<number> {
       const { aggregateCommand } = await import('./commands/aggregate.command');
       return aggregateCommand(rest);
     }
-    case 'admin':
+    // admin and migrate load the whole API (Nest, TypeORM): imported only when asked for
+    case 'admin': {
+      const { adminCommand } = await import('./commands/admin.command');
       return adminCommand(rest);
-    case 'migrate':
+    }
+    case 'migrate': {
+      const { migrateCommand } = await import('./commands/admin.command');
       return migrateCommand();
+    }
     case 'simulate': {
       const { simulateCommand } = await import('./commands/simulate.command');
       return simulateCommand(rest);

@@ -87,7 +87,9 @@ class ByteInterner {
       a.set(this.arena.subarray(0, this.arenaUsed));
       this.arena = a;
     }
-    this.arena.set(buf.subarray(s, e), this.arenaUsed);
+    // byte by byte: ids are short, and `subarray` of a Buffer makes a Buffer object per value
+    const arena = this.arena;
+    for (let i = 0, at = this.arenaUsed; i < len; i++) arena[at + i] = buf[s + i];
     this.hashes[id] = h;
     this.starts[id] = this.arenaUsed;
     this.lengths[id] = len;
