@@ -56,7 +56,7 @@ export const AGGREGATE_USAGE = `tally aggregate --answers FILE --method M [--gol
  */
 export async function aggregateCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv);
-  if (flags.help !== undefined || argv.length === 0) {
+  if (flags.help !== undefined || argv.includes('-h') || argv.length === 0) {
     console.log(AGGREGATE_USAGE);
     return argv.length === 0 ? 2 : 0;
   }

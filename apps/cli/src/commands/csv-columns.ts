@@ -206,9 +206,10 @@ export class CsvError extends Error {}
 
 /**
  * Reads `path` and interns the named columns (which must be in the header; other columns are
- * skipped). Empty lines are ignored; an empty value in a named column is an error (file:line). The file is read in `chunkSize` pieces into one reused
- * buffer (grown only for a record longer than it): 1 MB rather than 8 MB, because on the
- * benchmark VM each first touch of a page costs ~10 µs and the buffer's pages are all touched.
+ * skipped). Empty lines are ignored; an empty value in a named column is an error (file:line).
+ * The file is read in `chunkSize` pieces into one reused buffer (grown only for a record longer
+ * than it): 1 MB rather than 8 MB, because on the benchmark VM each first touch of a page costs
+ * ~10 µs and the buffer's pages are all touched.
  */
 export function readCsvColumns(path: string, wanted: readonly string[], chunkSize = 1 << 20): CsvColumns {
   const fd = openSync(path, 'r');
