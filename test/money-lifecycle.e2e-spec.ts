@@ -154,6 +154,31 @@ describe('money through the lifecycle (e2e)', () => {
     expect(await bal(cash(r.id, 'usd'))).toBe(36);
   });
 
+  it('a campaign past its deadline ends (completed, reason "deadline") once the work claimed before it is in; a rejection then reopens a task, not the campaign', async () => {
+    const r = await signUp(t, ['requester']);
+    const [w1, w2] = [await signUp(t, ['worker']), await signUp(t, ['worker'])];
+    await credit(r, 48);
+    const id = await createCampaign(r, ['a', 'b', 'c'], { redundancyMin: 1, redundancyMax: 1, deadline: new Date(Date.now() + 2500).toISOString() });
+    await t.http.post(`/api/campaigns/${id}/publish`).set(r.auth).expect(200);
+    const [answered] = await work(w1, id, 1);
+    const live = await claim(w2, id).expect(200);
+    await new Promise((res) => setTimeout(res, 2600));
+    const status = async () => (await t.http.get(`/api/campaigns/${id}`).set(r.auth).expect(200)).body.status;
+    const sweep = t.app.get(CompleteCampaignsUseCase);
+    expect(await sweep.execute()).not.toContain(id); // w2's claim, made in time, may still be submitted
+    expect(await status()).toBe('published');
+    await submit(w2, live.body.assignmentId, 'cat').expect(200);
+    expect(await sweep.execute()).toContain(id);
+    expect(await status()).toBe('completed');
+    const audit = await ds.query(`SELECT data FROM audit_events WHERE action = 'campaign.completed' AND object_id = $1`, [id]);
+    expect(audit).toEqual([{ data: { reason: 'deadline' } }]); // one task was never answered
+    await t.http.post(`/api/assignments/${answered}/reject`).set(r.auth).send({ reason: 'wrong animal' }).expect(200);
+    expect(await status()).toBe('completed');
+    expect(await sweep.execute()).not.toContain(id);
+    // escrow keeps only w2's answer, still under review (w1's was rejected: its slot's money went back)
+    expect(await bal(escrow(id, 'usd'))).toBe(12);
+  });
+
   describe('one campaign from publish to payout', () => {
     let r: TestUser;
     let w: TestUser[];

@@ -150,6 +150,7 @@ describe('requester webhooks (e2e)', () => {
     expect(byType('task.completed').map((b) => b.data.taskId).sort()).toEqual([t1.taskId, t2.taskId].sort());
     expect(byType('task.completed').find((b) => b.data.taskId === t1.taskId).data).toMatchObject({ lowConfidence: false, consensus: expect.anything() });
     expect(byType('campaign.completed')).toHaveLength(1);
+    expect(byType('campaign.completed')[0].data).toMatchObject({ reason: 'all-tasks-complete', completedAt: expect.any(String) });
     const blocked = byType('worker.blocked');
     expect(blocked).toHaveLength(1);
     // The requester sees the worker under the campaign's pseudonym, never the Tally user id.

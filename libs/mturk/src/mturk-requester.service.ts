@@ -710,7 +710,7 @@ async function closeTask(em: EntityManager, taskId: string, hooks: TaskCompletio
 
 /** A campaign that had completed takes work again (as after a rejection reopens one of its tasks). */
 async function reopenCampaign(em: EntityManager, campaignId: string): Promise<void> {
-  await em.query(`UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed'`, [campaignId]);
+  await em.query(`UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed' AND (deadline IS NULL OR deadline > now())`, [campaignId]);
 }
 
 // ------------------------------------------------------------------ mapping helpers

@@ -8,12 +8,18 @@ import { sql } from '../sql';
 import { completeTaskIfDone } from './complete-task';
 
 /**
- * Completes straggler tasks, then marks published campaigns whose every task is complete as `completed` (answers may still await
- * review; a later rejection reopens the task and the campaign). The NOT EXISTS probe uses the
- * partial index of open tasks, so it is cheap for every campaign. Then settles escrow: every
+ * Completes straggler tasks, then marks campaigns `completed` that are done: published ones whose
+ * every task is complete (answers may still await review; a later rejection reopens the task and
+ * the campaign), and published or paused ones past their deadline once no assignment is still
+ * claimed (work claimed before the deadline may be submitted until its lease ends; tasks still
+ * open stay unanswered, and the audit event and webhook say `reason: "deadline"`). The NOT EXISTS
+ * probes use the partial index of open tasks, so they are cheap for every campaign. Then settles escrow: every
  * completed, cancelled or expired campaign whose escrow holds more than its live and unreviewed
  * assignments may still cost gives the rest back to its owner's cash. Idempotent.
  */
+/** Why a campaign completed: every task got its answers, or its deadline passed with tasks still open. */
+export type CompletionReason = 'all-tasks-complete' | 'deadline';
+
 @Injectable()
 export class CompleteCampaignsUseCase {
   private readonly log = new Logger('CompleteCampaigns');
@@ -63,21 +69,25 @@ export class CompleteCampaignsUseCase {
     await this.completeStragglers();
     // One transaction: the status change, its audit rows and the campaign.completed webhook events (outbox).
     return inTransaction(this.ds, async (em) => {
-      const { rows } = await sql<{ id: string; completed_at: Date }>(
+      const { rows } = await sql<{ id: string; completed_at: Date; reason: CompletionReason }>(
         em,
         `WITH done AS (
            UPDATE campaigns c SET status = 'completed', completed_at = now()
-            WHERE c.status = 'published'
-              AND EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id)
-              AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.status = 'open')
-            RETURNING c.id, c.completed_at
+            WHERE (c.status = 'published'
+                   AND EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id)
+                   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.status = 'open'))
+               OR (c.status IN ('published', 'paused') AND c.deadline <= now()
+                   AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.campaign_id = c.id AND x.status = 'claimed'))
+            RETURNING c.id, c.completed_at,
+                      CASE WHEN c.deadline <= now() AND EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.status = 'open')
+                           THEN 'deadline' ELSE 'all-tasks-complete' END AS reason
          ), audited AS (
            INSERT INTO audit_events (actor_id, action, object_type, object_id, data)
-           SELECT NULL, 'campaign.completed', 'campaign', id::text, '{}'::jsonb FROM done
+           SELECT NULL, 'campaign.completed', 'campaign', id::text, jsonb_build_object('reason', reason) FROM done
          )
-         SELECT id, completed_at FROM done`,
+         SELECT id, completed_at, reason FROM done`,
       );
-      for (const r of rows) await recordWebhookEvent(em, 'campaign.completed', r.id, { completedAt: r.completed_at });
+      for (const r of rows) await recordWebhookEvent(em, 'campaign.completed', r.id, { completedAt: r.completed_at, reason: r.reason });
       return rows.map((r) => r.id);
     });
   }

@@ -237,7 +237,8 @@ export async function releaseRejectedSlot(em: EntityManager, taskId: string): Pr
   const r = rows[0];
   const reopened = !!r && r.was === 'complete' && r.now === 'open';
   if (reopened) {
-    await sql(em, `UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed'`, [r.campaign_id]);
+    // (not once its deadline has passed: no one could claim the reopened task)
+    await sql(em, `UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed' AND (deadline IS NULL OR deadline > now())`, [r.campaign_id]);
   }
   return { reopened };
 }
