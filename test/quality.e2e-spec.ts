@@ -59,6 +59,32 @@ describe('quality control (e2e)', () => {
       expect(tasks.filter((x) => x.status === 'gold').every((x) => x.exposures <= 1)).toBe(true); // retired after one exposure
     });
 
+    it('adaptive gold: a worker proven on gold gets it at goldRateProven, one who misses keeps the full rate', async () => {
+      const c = await campaign({ redundancyMin: 1, redundancyMax: 2 }, items(12, 12));
+      // every claim draws gold while gold is left; a proven worker (4 gold answers, Wilson 95% lower
+      // bound ≥ the pass mark 0.5: 4 of 4 right gives 0.51, 3 of 4 gives 0.30) gets none
+      await setCampaign(c.id, `gold_rate = 1, gold_pass_mark = 0.5`);
+      await rules(c.id, { goldRateProven: 0, minGoldAnswers: 4, goldAction: 'off' }).expect(200);
+      const run = async (w: TestUser, n: number, right: (i: number) => boolean) => {
+        const gold: boolean[] = [];
+        for (let i = 0; i < n; i++) {
+          const res = await claim(w, c.id).expect(200);
+          const g = await isGold(res.body.taskId);
+          gold.push(g);
+          await submit(w, res.body.assignmentId, { label: g && !right(i) ? 'dog' : 'cat' }).expect(200);
+        }
+        return gold;
+      };
+      const good = await signUp(t, ['worker']);
+      expect(await run(good, 8, () => true)).toEqual([true, true, true, true, false, false, false, false]);
+      const unlucky = await signUp(t, ['worker']);
+      expect(await run(unlucky, 8, (i) => i !== 0)).toEqual([true, true, true, true, true, true, true, true]);
+      // off again (null): gold at the campaign's rate for everyone
+      await rules(c.id, { goldRateProven: null }).expect(200);
+      expect(await run(good, 1, () => true)).toEqual([true]);
+      await rules(c.id, { goldRateProven: 1.5 }).expect(400);
+    });
+
     it('grades gold, rejects a failed one with "judged wrong" only, and no worker-facing response ever carries a gold answer', async () => {
       const c = await campaign(
         { taskType: 'text', labels: [], redundancyMin: 2, autoApproveSeconds: 0 },

@@ -417,8 +417,10 @@ describe('browser UI (e2e, Chromium)', () => {
     await see(rq.locator('.workers-table tbody tr')).toHaveCount(3);
     await see(rq.locator('.workers-table tbody')).toContainText('W-');
     await rq.getByLabel('Tasks per worker per 24 h (empty: no cap)').fill('500');
+    await rq.getByLabel('Gold rate for proven workers').fill('0.05');
     await rq.getByRole('button', { name: 'Save rules' }).click();
     await see(rq.locator('main')).toContainText('Quality rules saved.');
+    expect((await t.http.get(`/api/campaigns/${sentimentId}/quality-rules`).set(requester.auth).expect(200)).body).toMatchObject({ dailyCap: 500, goldRateProven: 0.05 });
     await rq.getByRole('button', { name: 'Re-estimate worker skills now' }).click();
     await see(rq.locator('main')).toContainText('Re-estimated');
     await see(rq.locator('.stats')).toContainText("Krippendorff's alpha");

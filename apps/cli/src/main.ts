@@ -9,7 +9,7 @@ const USAGE = `tally <command>
   migrate                apply database migrations (DATABASE_URL or the embedded database)
   simulate --admin-email E --admin-password P [--url U] [--tasks N] [--gold N] [--seed S]
            [--gold-rate R] [--min N] [--max N] [--target P] [--fixed N] [--scale-ms MS]
-           [--modes dynamic,fixed] [--skill-rule block|flag|off] [--min-gold N]
+           [--modes dynamic,fixed] [--skill-rule block|flag|off] [--min-gold N] [--gold-rate-proven R]
                          run a scripted crowd over HTTP against a running Tally (quality control
                          vs fixed overlap); prints accuracy, cost, spammers caught, wall time
 `;

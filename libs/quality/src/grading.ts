@@ -57,6 +57,9 @@ export function answersMatch(taskType: TaskType, answer: unknown, reference: unk
  */
 export const RULE_Z = 2.576;
 
+/** z of the 95% Wilson bound by which adaptive gold judges a worker proven (see `goldRateProven`). */
+export const PROVEN_Z = 1.96;
+
 /** Wilson score interval (95% by default) for `successes` out of `n`; [0, 1] when n = 0. */
 export function wilson(successes: number, n: number, z = 1.96): { low: number; high: number; rate: number | null } {
   if (n <= 0) return { low: 0, high: 1, rate: null };

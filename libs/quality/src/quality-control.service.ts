@@ -6,7 +6,7 @@ import type { QualificationRequirements, TaskConsensus, TaskType } from '@tally/
 import { inTransaction } from '@tally/database';
 import { ModuleRef } from '@nestjs/core';
 import { ClaimGate, completeTaskIfDone, QualityHooks, releaseRejectedSlot, StoredAnswer, WorkMoney, workSql as sql } from '@tally/work';
-import { answersMatch, RULE_Z, wilson } from './grading';
+import { answersMatch, PROVEN_Z, RULE_Z, wilson } from './grading';
 import { consensusAsAnswer } from './consensus-answer';
 import { ReliabilityService } from './reliability.service';
 import { recordWebhookEvent } from '@tally/webhooks';
@@ -69,6 +69,25 @@ export class QualityControlService implements QualityHooks {
       );
     }
     return { goldOnly: true };
+  }
+
+  /**
+   * Proven on gold (adaptive gold, rule goldRateProven): at least minGoldAnswers graded gold
+   * answers in this campaign and the Wilson 95% lower bound of their accuracy at or above the
+   * campaign's pass mark — a good worker is very likely good, though not "beyond reasonable
+   * doubt" (99%, what the blocking rules need): being wrong here only costs a few checks.
+   */
+  async provenOnGold(workerId: string, campaignId: string): Promise<boolean> {
+    const { rows } = await sql<{ n: number; ok: number; pass_mark: number; rules: Partial<QualityRules> | null }>(
+      this.ds.manager,
+      `SELECT count(a.id)::int AS n, count(a.id) FILTER (WHERE a.gold_correct)::int AS ok, c.gold_pass_mark AS pass_mark, c.quality_rules AS rules
+         FROM campaigns c LEFT JOIN assignments a ON a.campaign_id = c.id AND a.worker_id = $2 AND a.gold_correct IS NOT NULL
+        WHERE c.id = $1 GROUP BY c.id`,
+      [campaignId, workerId],
+    );
+    const r = rows[0];
+    if (!r) return false;
+    return r.n >= rulesOf(r.rules).minGoldAnswers && wilson(r.ok, r.n, PROVEN_Z).low >= Number(r.pass_mark);
   }
 
   // ------------------------------------------------------------------ submit

@@ -16,6 +16,16 @@ export interface QualityRules {
   /** Gold accuracy under the campaign's pass mark after minGoldAnswers → this (default block). */
   goldAction: RuleAction;
   /**
+   * Adaptive gold (default null: off, every worker sees gold at the campaign's gold rate): the
+   * gold rate for a worker proven on gold in this campaign — at least minGoldAnswers gold answers
+   * and the Wilson 95% lower bound of their gold accuracy at or above the pass mark (see
+   * `provenOnGold`). Gold is paid work that labels nothing, so a worker already shown to be good
+   * gets fewer checks; a rate above 0 keeps checking for drift, and a failed gold can take the
+   * worker back under the bound, to the full rate. Only lowers the rate (a value above the
+   * campaign's gold rate changes nothing).
+   */
+  goldRateProven: number | null;
+  /**
    * What "under the pass mark" means: `rate` (default) the observed share of right gold answers;
    * `upper-bound` the Wilson 99% upper bound — only workers who are under it beyond reasonable
    * doubt, so an honest worker's bad streak is not punished (slower to catch a spammer).
@@ -59,6 +69,7 @@ export const DEFAULT_RULES: QualityRules = {
   goldMaxExposures: null,
   minGoldAnswers: 5,
   goldAction: 'block',
+  goldRateProven: null,
   goldStatistic: 'rate',
   fastFactor: 0.25,
   fastMinCount: 3,
@@ -107,6 +118,11 @@ export function mergeRules(current: Partial<QualityRules> | null | undefined, pa
     out.dynamicOverlap = patch.dynamicOverlap;
   }
   int('goldMaxExposures', 1, 1_000_000, true);
+  if (patch.goldRateProven !== undefined) {
+    const v = patch.goldRateProven;
+    if (v !== null && (typeof v !== 'number' || !(v >= 0 && v <= 1))) throw invalidField('goldRateProven', 'must be a number from 0 to 1, or null');
+    out.goldRateProven = v;
+  }
   int('minGoldAnswers', 1, 1000);
   action('goldAction');
   frac('fastFactor');

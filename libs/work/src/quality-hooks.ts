@@ -14,6 +14,12 @@ export interface QualityHooks {
   /** Before a new task is chosen (not for a resumed claim). May throw a DomainError (403). */
   beforeClaim(workerId: string, campaignId: string): Promise<ClaimGate>;
   /**
+   * Adaptive gold: whether the worker has proven themselves on this campaign's gold (the claim
+   * then uses the campaign's `goldRateProven` instead of its gold rate). Asked only when a claim
+   * was about to hand out gold and the campaign has that rule.
+   */
+  provenOnGold(workerId: string, campaignId: string): Promise<boolean>;
+  /**
    * After an answer was stored: grade gold, update the qualification test, run the campaign's rules.
    * `stored`: what the submit already read and wrote (saves the hook reading it back); without it
    * the hook reads the assignment itself.

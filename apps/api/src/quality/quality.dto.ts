@@ -25,7 +25,15 @@ export class QualityRulesDto {
   @IsOptional() @IsIn(ACTIONS)
   goldAction?: 'flag' | 'block' | 'off';
 
-  @ApiPropertyOptional({ enum: ['rate', 'upper-bound'], description: 'under the pass mark: the observed rate, or its Wilson 95% upper bound' })
+  @ApiPropertyOptional({
+    nullable: true,
+    description:
+      'adaptive gold: the gold rate for a worker proven on gold (at least minGoldAnswers gold answers, Wilson 95% lower bound of their gold accuracy ≥ the pass mark); null: off',
+  })
+  @IsOptional() @ValidateIf((_, v) => v !== null) @IsNumber() @Min(0) @Max(1)
+  goldRateProven?: number | null;
+
+  @ApiPropertyOptional({ enum: ['rate', 'upper-bound'], description: 'under the pass mark: the observed rate, or its Wilson 99% upper bound' })
   @IsOptional() @IsIn(['rate', 'upper-bound'])
   goldStatistic?: 'rate' | 'upper-bound';
 

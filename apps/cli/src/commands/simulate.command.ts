@@ -9,6 +9,7 @@
  *   npm run tally -- simulate --admin-email a@x --admin-password '...' [--url http://localhost:3000]
  *       [--tasks 120] [--gold 40] [--seed 1] [--gold-rate 0.3] [--min 2] [--max 7] [--target 0.95]
  *       [--fixed 5] [--scale-ms 150] [--modes dynamic,fixed] [--skill-rule block|flag|off] [--min-gold 4]
+ *       [--gold-rate-proven R]   (adaptive gold: the gold rate for workers proven on gold; default off)
  */
 import { randomUUID } from 'node:crypto';
 import { seededRandom } from '@tally/common';
@@ -39,6 +40,8 @@ interface Options {
   skillRule: 'block' | 'flag' | 'off';
   /** Gold answers before the gold pass-mark rule judges a worker (minGoldAnswers). */
   minGold: number;
+  /** Adaptive gold (goldRateProven): null = off. */
+  goldRateProven: number | null;
 }
 
 const LABELS = ['a', 'b', 'c', 'd'];
@@ -74,6 +77,7 @@ function parse(args: string[]): Options {
     modes: modesOf(get('modes', 'dynamic,fixed')),
     skillRule: ruleOf(get('skill-rule', 'block')),
     minGold: num('min-gold', 4),
+    goldRateProven: args.includes('--gold-rate-proven') ? num('gold-rate-proven', 0) : null,
   };
 }
 
@@ -177,6 +181,7 @@ async function runCampaign(api: Api, admin: string, o: Options, mode: 'dynamic' 
       collusionMinShared: 6,
       skillAction: o.skillRule,
       skillMinAnswers: 20,
+      goldRateProven: o.goldRateProven,
     });
   }
   await api.ok('POST', `/campaigns/${id}/publish`, requester.token);
@@ -268,7 +273,7 @@ async function runCampaign(api: Api, admin: string, o: Options, mode: 'dynamic' 
   const bad = crowd.filter((w) => w.kind === 'spammer' || w.kind === 'bot' || w.kind === 'ring');
   const caughtBad = bad.filter((w) => caught.has(w.id)).length;
   return {
-    mode: dynamic ? `dynamic ${o.min}..${o.max} @${o.target} + gold ${o.goldRate}` : `fixed ${o.fixed}, mv`,
+    mode: dynamic ? `dynamic ${o.min}..${o.max} @${o.target} + gold ${o.goldRate}${o.goldRateProven !== null ? ` (proven ${o.goldRateProven})` : ''}` : `fixed ${o.fixed}, mv`,
     accuracy: +accuracy.toFixed(4),
     tasksComplete: results.filter((r) => r.status === 'complete').length,
     lowConfidence: results.filter((r) => r.lowConfidence).length,

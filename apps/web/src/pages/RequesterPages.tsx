@@ -644,6 +644,7 @@ interface QualityRules {
   dailyCap: number | null;
   collusionMargin: number;
   reviewPolicy?: 'manual' | 'consensus';
+  goldRateProven?: number | null;
 }
 
 /** The campaign's automatic quality rules, editable; and a button to re-estimate worker skills now. */
@@ -718,6 +719,20 @@ function QualityRulesCard({ campaignId, onChange }: { campaignId: string; onChan
               <span>…after this many gold answers</span>
               <input type="number" min={1} max={1000} value={r.minGoldAnswers} onChange={(e) => set({ minGoldAnswers: Number(e.target.value) })} />
             </label>
+            {r.goldRateProven !== undefined && (
+              <label className="field">
+                <span>Gold rate for workers proven on gold (empty: the campaign's rate)</span>
+                <input
+                  type="number"
+                  min={0}
+                  max={1}
+                  step="any"
+                  aria-label="Gold rate for proven workers"
+                  value={r.goldRateProven ?? ''}
+                  onChange={(e) => set({ goldRateProven: e.target.value === '' ? null : Number(e.target.value) })}
+                />
+              </label>
+            )}
             {action('fastAction', 'Answers much faster than the median')}
             <label className="field">
               <span>“Fast” means under this share of the median time</span>

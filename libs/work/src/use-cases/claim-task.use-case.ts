@@ -57,6 +57,8 @@ interface Context {
   last_payload: Record<string, unknown> | null;
   refusal: string | null;
   gold_rate: number;
+  /** quality_rules.goldRateProven (null: off). */
+  gold_rate_proven: number | null;
   gold_max: number;
   test_size: number;
   model_labels: string;
@@ -79,7 +81,7 @@ const CONTEXT_SQL = `SELECT c.owner_id, c.status, (c.deadline IS NOT NULL AND c.
               la.id AS last_id, la.task_id AS last_task_id, la.lease_expires_at AS last_lease,
               (la.status = 'claimed' AND la.lease_expires_at > now()) AS last_live,
               lt.seq AS last_seq, lt.payload AS last_payload,
-              tally_claim_refusal(c.id, $2) AS refusal, c.gold_rate,
+              tally_claim_refusal(c.id, $2) AS refusal, c.gold_rate, (c.quality_rules->>'goldRateProven')::float8 AS gold_rate_proven,
               coalesce((c.quality_rules->>'goldMaxExposures')::int, c.redundancy_max) AS gold_max,
               coalesce((c.qualification->>'qualificationTestSize')::int, 0) AS test_size, c.model_labels
          FROM campaigns c
@@ -170,8 +172,12 @@ export class ClaimTaskUseCase {
       return { ...base, ...gold, resumed: false };
     }
     // Gold only while real work is left for this worker: never gold for its own sake (it is paid).
+    // Adaptive gold: of the claims drawn for gold, a worker proven on gold keeps only the share
+    // goldRateProven / gold_rate (so their rate is goldRateProven); asked only on such a draw.
     if (this.quality && ctx.gold_rate > 0 && Math.random() < ctx.gold_rate && (await this.anyCandidate(workerId, campaignId))) {
-      const gold = await this.claimGold(workerId, campaignId, ctx.lease_seconds, ctx.gold_max);
+      const lower = ctx.gold_rate_proven !== null && ctx.gold_rate_proven < ctx.gold_rate;
+      const skip = lower && Math.random() >= ctx.gold_rate_proven! / ctx.gold_rate && (await this.quality.provenOnGold(workerId, campaignId));
+      const gold = skip ? null : await this.claimGold(workerId, campaignId, ctx.lease_seconds, ctx.gold_max);
       if (gold) return { ...base, ...gold, resumed: false };
     }
 
