@@ -5,6 +5,7 @@ import { posteriorForTask } from './posterior';
 import { WeightedMajorityVote } from './weighted-majority-vote';
 import { assignFolds, AutoAggregator } from './auto';
 import { toCrowd } from '../crowd';
+import { Glad } from './glad';
 
 /** A small crowd: 3 good workers, 1 adversarial worker who swaps a and b. */
 function crowd() {
@@ -45,6 +46,33 @@ describe('DawidSkene', () => {
     const a = new DawidSkene().fit(crowd());
     const b = new DawidSkene({ accelerate: false }).fit(crowd());
     expect(a.labels).toEqual(b.labels);
+  });
+});
+
+describe('Glad', () => {
+  it('the fused pass computes the same fit as the three separate passes (with gold clamped, estimated priors, K = 3)', () => {
+    // a crowd with good, noisy and adversarial workers and uneven task lengths
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const answers = [];
+    for (let t = 0; t < 300; t++) {
+      const truth = ['a', 'b', 'c'][t % 3];
+      for (let j = 0; j < 2 + (t % 5); j++) {
+        const w = Math.floor(rnd() * 25);
+        const right = w < 5 ? rnd() < 0.2 : rnd() < (w < 15 ? 0.85 : 0.55);
+        answers.push({ task: `t${t}`, worker: `w${w}`, label: right ? truth : ['a', 'b', 'c'][Math.floor(rnd() * 3)] });
+      }
+    }
+    for (const o of [{}, { classPriors: 'estimate' as const }, { gold: [{ task: 't0', label: 'a' }, { task: 't4', label: 'b' }] }]) {
+      const fused = new Glad(o).fit(answers);
+      const separate = new Glad({ ...o, passes: 'separate' }).fit(answers);
+      expect(fused.iterations).toBe(separate.iterations);
+      expect(fused.labels).toEqual(separate.labels);
+      fused.posteriors.forEach((p, i) => expect(Math.abs(p - separate.posteriors[i])).toBeLessThan(1e-9));
+      fused.workerParams.alpha.forEach((a, i) => expect(Math.abs(a - separate.workerParams.alpha[i])).toBeLessThan(1e-9));
+      const last = (f: typeof fused) => f.logLikelihood[f.logLikelihood.length - 1];
+      expect(Math.abs(last(fused) - last(separate))).toBeLessThan(1e-6);
+    }
   });
 });
 
