@@ -7,6 +7,9 @@ import { WorkMoney } from '../money/work-money';
 import { sql } from '../sql';
 import { completeTaskIfDone } from './complete-task';
 
+/** Why a campaign completed: every task got its answers, or its deadline passed first (tasks still open, or none at all). */
+export type CompletionReason = 'all-tasks-complete' | 'deadline';
+
 /**
  * Completes straggler tasks, then marks campaigns `completed` that are done: published ones whose
  * every task is complete (answers may still await review; a later rejection reopens the task and
@@ -17,9 +20,6 @@ import { completeTaskIfDone } from './complete-task';
  * completed, cancelled or expired campaign whose escrow holds more than its live and unreviewed
  * assignments may still cost gives the rest back to its owner's cash. Idempotent.
  */
-/** Why a campaign completed: every task got its answers, or its deadline passed with tasks still open. */
-export type CompletionReason = 'all-tasks-complete' | 'deadline';
-
 @Injectable()
 export class CompleteCampaignsUseCase {
   private readonly log = new Logger('CompleteCampaigns');
@@ -79,8 +79,9 @@ export class CompleteCampaignsUseCase {
                OR (c.status IN ('published', 'paused') AND c.deadline <= now()
                    AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.campaign_id = c.id AND x.status = 'claimed'))
             RETURNING c.id, c.completed_at,
-                      CASE WHEN c.deadline <= now() AND EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.status = 'open')
-                           THEN 'deadline' ELSE 'all-tasks-complete' END AS reason
+                      CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id)
+                                AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.id AND t.status = 'open')
+                           THEN 'all-tasks-complete' ELSE 'deadline' END AS reason
          ), audited AS (
            INSERT INTO audit_events (actor_id, action, object_type, object_id, data)
            SELECT NULL, 'campaign.completed', 'campaign', id::text, jsonb_build_object('reason', reason) FROM done
