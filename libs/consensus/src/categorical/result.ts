@@ -22,7 +22,6 @@ export interface FitParts {
 }
 
 const taskIndexCache = new WeakMap<CategoricalFit, Map<string, number>>();
-const labelsCache = new WeakMap<CategoricalFit, readonly string[]>();
 const workerIndexCache = new WeakMap<CategoricalFit, Map<string, number>>();
 
 /**
@@ -41,15 +40,8 @@ export class CategoricalFit {
   readonly tasks: readonly string[];
   readonly workers: readonly string[];
   readonly classes: readonly string[];
-  /**
-   * Aggregated label per task: `classes[labelIndex[t]]`, built on first use (a fit of millions of
-   * tasks used only through `labelIndex` or `posteriors` never makes the array of strings).
-   */
-  get labels(): readonly string[] {
-    let l = labelsCache.get(this);
-    if (!l) labelsCache.set(this, (l = Object.freeze(Array.from(this.labelIndex, (k) => this.classes[k]))));
-    return l;
-  }
+  /** Aggregated label per task. */
+  readonly labels: readonly string[];
   /** Index into `classes` of each task's label. */
   readonly labelIndex: Int32Array;
   /** Posterior probability of the chosen label. */
@@ -95,9 +87,10 @@ export class CategoricalFit {
     this.taskParams = Object.freeze({ ...(parts.taskParams ?? {}) });
     if (parts.chosen) this.chosen = Object.freeze({ ...parts.chosen });
     this.answers = crowd.nAnswers;
-    const best = argmaxRows(parts.posteriors, nTasks, K);
+    const best = argmaxRows(parts.posteriors, nTasks, K, crowd.classes);
     this.labelIndex = best.labelIndex;
     this.confidence = best.confidence;
+    this.labels = Object.freeze(best.labels);
     this.workerAnswers = answersPerWorker(crowd.ansWorker, crowd.nAnswers, nWorkers);
     const skills = workerSkills(parts.classPriors, parts.confusion, nWorkers, K);
     this.workerAccuracy = skills.accuracy;
@@ -166,9 +159,10 @@ export class CategoricalFit {
  * Argmax per task; a later class must beat the best by more than rounding noise: exact ties,
  * and ties that floating-point evaluation order broke by a few ulps, go to the earlier class.
  */
-function argmaxRows(post: Float64Array, nTasks: number, K: number): { labelIndex: Int32Array; confidence: Float64Array } {
+function argmaxRows(post: Float64Array, nTasks: number, K: number, classes: readonly string[]): { labelIndex: Int32Array; confidence: Float64Array; labels: string[] } {
   const labelIndex = new Int32Array(nTasks);
   const confidence = new Float64Array(nTasks);
+  const labels = new Array<string>(nTasks);
   for (let t = 0; t < nTasks; t++) {
     const o = t * K;
     let best = 0;
@@ -181,8 +175,9 @@ function argmaxRows(post: Float64Array, nTasks: number, K: number): { labelIndex
     }
     labelIndex[t] = best;
     confidence[t] = bv;
+    labels[t] = classes[best];
   }
-  return { labelIndex, confidence };
+  return { labelIndex, confidence, labels };
 }
 
 function answersPerWorker(ansWorker: Int32Array, nAnswers: number, nWorkers: number): Int32Array {
