@@ -8,7 +8,7 @@ import { DomainError } from '@tally/common';
 import { isUniqueViolation } from '@tally/database';
 import { cash, escrow, LedgerReportsService, LedgerService } from '@tally/ledger';
 import { GrantBonusUseCase } from '@tally/payments';
-import { completeTaskIfDone, ReviewAssignmentsUseCase, TaskCompletionHooks, WorkMoney } from '@tally/work';
+import { completeTaskIfDone, reopenCampaign, ReviewAssignmentsUseCase, TaskCompletionHooks, WorkMoney } from '@tally/work';
 import { formatAmount, MTURK_CURRENCY, parseAmount } from './money';
 import { MturkError, MturkErrors } from './mturk.errors';
 import { MturkWorkersService, page, paged } from './mturk-workers.service';
@@ -708,10 +708,6 @@ async function closeTask(em: EntityManager, taskId: string, hooks: TaskCompletio
   await completeTaskIfDone(em, taskId, hooks);
 }
 
-/** A campaign that had completed takes work again (as after a rejection reopens one of its tasks). */
-async function reopenCampaign(em: EntityManager, campaignId: string): Promise<void> {
-  await em.query(`UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed' AND (deadline IS NULL OR deadline > now())`, [campaignId]);
-}
 
 // ------------------------------------------------------------------ mapping helpers
 

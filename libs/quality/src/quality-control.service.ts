@@ -78,16 +78,25 @@ export class QualityControlService implements QualityHooks {
    * doubt" (99%, what the blocking rules need): being wrong here only costs a few checks.
    */
   async provenOnGold(workerId: string, campaignId: string): Promise<boolean> {
-    const { rows } = await sql<{ n: number; ok: number; pass_mark: number; rules: Partial<QualityRules> | null }>(
+    const { rows } = await sql<{ pass_mark: number; rules: Partial<QualityRules> | null }>(
       this.ds.manager,
-      `SELECT count(a.id)::int AS n, count(a.id) FILTER (WHERE a.gold_correct)::int AS ok, c.gold_pass_mark AS pass_mark, c.quality_rules AS rules
-         FROM campaigns c LEFT JOIN assignments a ON a.campaign_id = c.id AND a.worker_id = $2 AND a.gold_correct IS NOT NULL
-        WHERE c.id = $1 GROUP BY c.id`,
+      `SELECT gold_pass_mark AS pass_mark, quality_rules AS rules FROM campaigns WHERE id = $1`,
+      [campaignId],
+    );
+    if (!rows[0]) return false;
+    const { n, ok } = await this.goldRecord(campaignId, workerId);
+    return n >= rulesOf(rows[0].rules).minGoldAnswers && wilson(ok, n, PROVEN_Z).low >= Number(rows[0].pass_mark);
+  }
+
+  /** A worker's graded gold answers in a campaign and how many were right. */
+  private async goldRecord(campaignId: string, workerId: string): Promise<{ n: number; ok: number }> {
+    const { rows } = await sql<{ n: number; ok: number }>(
+      this.ds.manager,
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE gold_correct)::int AS ok FROM assignments
+        WHERE campaign_id = $1 AND worker_id = $2 AND gold_correct IS NOT NULL`,
       [campaignId, workerId],
     );
-    const r = rows[0];
-    if (!r) return false;
-    return r.n >= rulesOf(r.rules).minGoldAnswers && wilson(r.ok, r.n, PROVEN_Z).low >= Number(r.pass_mark);
+    return rows[0];
   }
 
   // ------------------------------------------------------------------ submit
@@ -233,13 +242,7 @@ export class QualityControlService implements QualityHooks {
       testPending = st[0]?.status !== 'passed';
     }
     if (rules.goldAction === 'off' || testPending) return;
-    const { rows: g } = await sql<{ n: number; ok: number }>(
-      this.ds.manager,
-      `SELECT count(*)::int AS n, count(*) FILTER (WHERE gold_correct)::int AS ok FROM assignments
-        WHERE campaign_id = $1 AND worker_id = $2 AND gold_correct IS NOT NULL`,
-      [s.campaign_id, s.worker_id],
-    );
-    const { n, ok: right } = g[0];
+    const { n, ok: right } = await this.goldRecord(s.campaign_id, s.worker_id);
     const upper = wilson(right, n, RULE_Z).high;
     const judged = rules.goldStatistic === 'upper-bound' ? upper : right / n;
     if (n < rules.minGoldAnswers || judged >= s.gold_pass_mark) return;

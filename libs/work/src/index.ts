@@ -22,7 +22,7 @@ export { CancelCampaignUseCase } from './use-cases/cancel-campaign.use-case';
 export { WorkMoney } from './money/work-money';
 export type { ApprovedAssignment } from './money/work-money';
 export type { TaskCompletionHooks } from './use-cases/complete-task';
-export { completeTaskIfDone, releaseRejectedSlot } from './use-cases/complete-task';
+export { completeTaskIfDone, releaseRejectedSlot, reopenCampaign } from './use-cases/complete-task';
 export { taskConsensus, singleLabelVote, multiLabelVote, exactMatchVote, canonicalJson } from './consensus/task-consensus';
 export { decideTask } from './consensus/task-decision';
 export type { WorkerAnswer, WorkerSkill, OverlapSettings, TaskOutcome, TaskDecision, TaskDecisionConsensus } from './consensus/task-decision';

@@ -185,6 +185,13 @@ describe('tally aggregate: bad input is refused with the file, line and problem,
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown option --gol/);
     expect((await run(['--answers', answers, '--method', 'mv', 'extra'])).err).toMatch(/unexpected argument "extra"/);
+    // an option that takes a value, given none
+    for (const args of [['--gold='], ['--gold'], ['--out', '--json']]) {
+      const r2 = await run(['--answers', answers, '--method', 'mv', ...args]);
+      expect(r2.code).toBe(2);
+      expect(r2.err).toMatch(/--(gold|out) needs a value/);
+    }
+    expect((await run(['--answers', answers, '--method', 'mv', '--json', 'extra'])).err).toMatch(/unexpected argument "extra" \(--json takes no value\)/);
   });
 
   it('a directory, an empty answer file, empty or contradictory gold', async () => {
@@ -199,6 +206,11 @@ describe('tally aggregate: bad input is refused with the file, line and problem,
     // the same gold row twice counts once: t1 right, t2 wrong -> 0.5, not 0.6667
     const twice = await run(['--answers', answers, '--method', 'mv', '--gold', file('gold-dup.csv', 'task,label\nt1,x\nt1,x\nt2,x\n')]);
     expect(twice.out[twice.out.length - 1]).toBe('accuracy: 0.5000');
+    // the same gold boxes listed twice in another order are the same gold
+    const bx = (x: number) => ({ x, y: 0, w: 10, h: 10, label: 'car' });
+    const boxAnswers = file('gold-order.jsonl', JSON.stringify({ task: 'i', worker: 'w', boxes: [bx(0)] }));
+    const boxGold = file('gold-order-gold.jsonl', [JSON.stringify({ task: 'i', boxes: [bx(0), bx(50)] }), JSON.stringify({ task: 'i', boxes: [bx(50), bx(0)] })].join('\n'));
+    expect((await run(['--type', 'boxes', '--answers', boxAnswers, '--gold', boxGold, '--method', 'mv'])).code).toBe(0);
     const jsonl = await run(['--type', 'boxes', '--answers', file('empty.jsonl', '\n'), '--method', 'mv']);
     expect(jsonl.code).toBe(1);
     expect(jsonl.err).toMatch(/empty\.jsonl: no records/);

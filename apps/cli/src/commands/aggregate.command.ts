@@ -30,7 +30,8 @@ import { CsvError, readCsvColumns } from './csv-columns';
 import { parseFlags } from './flags';
 
 const TYPES = ['categorical', 'multi-label', 'boxes', 'spans', 'text'] as const;
-const FLAGS = ['answers', 'method', 'gold', 'out', 'json', 'type', 'repeats', 'help'];
+const VALUE_FLAGS = ['answers', 'method', 'gold', 'out', 'type', 'repeats'];
+const FLAGS = [...VALUE_FLAGS, 'json', 'help'];
 type AnswerType = (typeof TYPES)[number];
 
 export const AGGREGATE_USAGE = `tally aggregate --answers FILE --method M [--gold FILE] [--out FILE] [--json] [--type T] [--repeats P]
@@ -62,13 +63,16 @@ export async function aggregateCommand(argv: string[]): Promise<number> {
   }
   const unknown = Object.keys(flags).filter((k) => k !== '_' && !FLAGS.includes(k));
   if (unknown.length) return usage(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}`);
+  // options that take a value need one (a bare `--gold` or `--gold=` must not silently drop the score)
+  for (const k of VALUE_FLAGS) if (flags[k] !== undefined && (flags[k] === '' || flags[k] === 'true')) return usage(`--${k} needs a value`);
+  if (flags.json !== undefined && flags.json !== 'true' && flags.json !== 'false') return usage(`unexpected argument "${flags.json}" (--json takes no value)`);
   if (flags._) return usage(`unexpected argument "${flags._}"`);
   const answers = flags.answers;
   const method = flags.method ?? 'auto';
   const type = (flags.type ?? 'categorical') as AnswerType;
   // boxes and text: one annotation per worker (a repeated box would form its own cluster)
   const repeats = (flags.repeats ?? (type === 'boxes' || type === 'text' ? 'first' : 'keep')) as RepeatPolicy;
-  if (!answers || answers === 'true') return usage('--answers FILE is required');
+  if (!answers) return usage('--answers FILE is required');
   if (!(TYPES as readonly string[]).includes(type)) return usage(`--type must be one of ${TYPES.join(', ')}`);
   if (!isCategoricalMethod(method)) return usage(`--method must be one of ${CATEGORICAL_METHODS.join(', ')}`);
   if (!['keep', 'first', 'last'].includes(repeats)) return usage('--repeats must be keep, first or last');
@@ -233,7 +237,8 @@ function goldMap<V>(entries: Iterable<readonly [string, V]>, path: string, same:
   return out;
 }
 
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** Two lists of gold items (boxes, spans, labels) hold the same items, in any order. */
+const sameItems = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && JSON.stringify(a.map((x) => JSON.stringify(x)).sort()) === JSON.stringify(b.map((x) => JSON.stringify(x)).sort());
 
 /** A string field (a number is taken as its decimal text); empty only where `allowEmpty` (a text answer may be). */
 const str = (v: Record<string, unknown>, k: string, where: string, allowEmpty = false): string => {
@@ -360,7 +365,7 @@ function runBoxes(o: RunOptions): number {
   }
   let scores: [string, number][] | null = null;
   if (o.gold) {
-    const gold = goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'boxes', w).map((b) => toBox(b, w))] as const), o.gold, sameJson);
+    const gold = goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'boxes', w).map((b) => toBox(b, w))] as const), o.gold, sameItems);
     const e = evaluateBoxes(result, gold);
     scores = [
       ['mean_iou', e.meanIou],
@@ -406,7 +411,7 @@ function runSpans(o: RunOptions): number {
   }
   let scores: [string, number][] | null = null;
   if (o.gold) {
-    const gold = goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), spansWithLength(v, w).spans] as const), o.gold, sameJson);
+    const gold = goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), spansWithLength(v, w).spans] as const), o.gold, sameItems);
     const e = evaluateSpans(new Map(result.map((r) => [r.task, r.spans])), gold);
     scores = [
       ['exact_precision', e.exact.precision],
@@ -463,7 +468,7 @@ function runMultiLabel(o: RunOptions): number {
   if (o.out) writeFileSync(o.out, r.tasks.map((task, i) => JSON.stringify({ task, labels: r.labels[i], confidence: r.confidence[i] })).join('\n') + '\n');
   let scores: [string, number][] | null = null;
   if (o.gold) {
-    const gold = [...goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'labels', w).map(String)] as const), o.gold, (a, b) => sameJson([...a].sort(), [...b].sort()))];
+    const gold = [...goldMap(readJsonl(o.gold, (v, w) => [str(v, 'task', w), arr(v, 'labels', w).map(String)] as const), o.gold, sameItems)];
     const ix = new Map(r.tasks.map((t, i) => [t, i]));
     let exact = 0;
     let tp = 0;

@@ -123,16 +123,18 @@ function foldOf(p: number, folds: number): number {
 export function assignFolds(c: Crowd, folds: number): Uint8Array {
   const { nTasks, taskStart, ansWorker } = c;
   const fold = new Uint8Array(c.nAnswers);
+  // per worker: the last task seen and the position of their first answer to it (linear in the answers)
+  const lastTask = new Int32Array(c.nWorkers).fill(-1);
+  const firstAt = new Int32Array(c.nWorkers);
   for (let t = 0; t < nTasks; t++) {
     for (let i = taskStart[t]; i < taskStart[t + 1]; i++) {
-      let first = i;
-      for (let j = taskStart[t]; j < i; j++) {
-        if (ansWorker[j] === ansWorker[i]) {
-          first = j;
-          break;
-        }
+      const w = ansWorker[i];
+      if (lastTask[w] === t) fold[i] = fold[firstAt[w]];
+      else {
+        lastTask[w] = t;
+        firstAt[w] = i;
+        fold[i] = foldOf(i, folds);
       }
-      fold[i] = first === i ? foldOf(i, folds) : fold[first];
     }
   }
   return fold;

@@ -236,9 +236,14 @@ export async function releaseRejectedSlot(em: EntityManager, taskId: string): Pr
   );
   const r = rows[0];
   const reopened = !!r && r.was === 'complete' && r.now === 'open';
-  if (reopened) {
-    // (not once its deadline has passed: no one could claim the reopened task)
-    await sql(em, `UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed' AND (deadline IS NULL OR deadline > now())`, [r.campaign_id]);
-  }
+  if (reopened) await reopenCampaign(em, r.campaign_id);
   return { reopened };
+}
+
+/**
+ * A completed campaign takes work again (a task of it reopened: a rejection, a block, more
+ * assignments) — unless its deadline has passed, when no one could claim the reopened task.
+ */
+export async function reopenCampaign(em: EntityManager, campaignId: string): Promise<void> {
+  await sql(em, `UPDATE campaigns SET status = 'published', completed_at = NULL WHERE id = $1 AND status = 'completed' AND (deadline IS NULL OR deadline > now())`, [campaignId]);
 }
