@@ -739,6 +739,23 @@ describe('browser UI (e2e, Chromium)', () => {
     expect(a11yProblems).toEqual([]);
   });
 
+  it('tells the requester that a campaign ended at its deadline with tasks unanswered', async () => {
+    const page = await newPage();
+    const email = await signUpInBrowser(page, 'Deadline Requester', 'requester');
+    const me = await login(email);
+    const deadline = new Date(Date.now() - 3_600_000);
+    const c = await seedCampaign(t, me.id, { name: 'Ended early', status: 'completed', deadline }, [{ payload: { text: 'one' } }, { payload: { text: 'two' } }]);
+    await page.goto(`${base}/campaigns/${c.id}`);
+    await see(page.locator('main')).toContainText('Ended at its deadline');
+    await see(page.locator('main')).toContainText('2 of 2 tasks were not answered');
+    // still running past its deadline (a claim made in time is out): said so too
+    const running = await seedCampaign(t, me.id, { name: 'Past deadline', status: 'published', deadline }, [{ payload: { text: 'three' } }]);
+    await page.goto(`${base}/campaigns/${running.id}`);
+    await see(page.locator('main')).toContainText('The deadline has passed: no new work is handed out');
+    expect(consoleErrors).toEqual([]);
+    expect(a11yProblems).toEqual([]);
+  });
+
   it('serves the SPA at / and deep links, and leaves API 404s alone', async () => {
     const root = await t.http.get('/').expect(200);
     expect(root.text).toContain('<div id="root">');

@@ -358,6 +358,14 @@ export function CampaignDashboardPage() {
         </div>
       </div>
       {created && st === 'draft' && <Notice kind="ok">Campaign created as a draft. Upload items, then publish.</Notice>}
+      {st === 'completed' && p && p.tasksComplete < p.tasks && (
+        <Notice kind="info">
+          Ended at its deadline{camp.deadline ? ` (${fmtDate(camp.deadline)})` : ''}: {p.tasks - p.tasksComplete} of {p.tasks} tasks were not answered; their escrow went back to your balance.
+        </Notice>
+      )}
+      {(st === 'published' || st === 'paused') && camp.deadline && new Date(camp.deadline).getTime() <= Date.now() && (
+        <Notice kind="info">The deadline has passed: no new work is handed out; the campaign ends when the work already claimed is in.</Notice>
+      )}
       {actionError !== undefined && (
         <p className="error" role="alert">
           {actionError instanceof ApiError && actionError.code === 'INSUFFICIENT_FUNDS' ? (
