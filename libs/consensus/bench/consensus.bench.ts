@@ -19,6 +19,7 @@
  * this VM a fresh 4 KB page costs 10–25 µs, so they are a visible share of a fresh process's fit).
  * The `csv` row times the CLI's reader (`readCsvColumns`) on a 1M-line `task,worker,label` file.
  * `--threads N` sets the EM methods' `threads` option (default: their own default).
+ * `--write-csv ANSWERS.csv [GOLD.csv]` only writes the 1M crowd (and its truth) as files.
  * Usage:
  *   node scripts/bench-consensus.js [--sizes 100k,1M,10M] [--methods ds,mv,...] [--repeat 3] [--csv] [--threads 1]
  */
@@ -132,15 +133,22 @@ function one(sizeName: string, method: CategoricalMethod): void {
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-/** Writes the 1M-answer crowd as a CSV (string ids, as a real export) and times reading it. */
-function csv(): void {
+const LABEL_NAMES = ['cat', 'dog', 'bird', 'fish'];
+
+/** The 1M-answer crowd as `task,worker,label` CSV (string ids, as a real export) at `path`; with `goldPath`, its truth as `task,label`. */
+function writeCrowdCsv(path: string, goldPath?: string): void {
   const size = SIZES.find((s) => s.name === '1M')!;
-  const { encoded } = generate(size);
-  const path = join(tmpdir(), `tally-bench-${process.pid}.csv`);
-  const names = ['cat', 'dog', 'bird', 'fish'];
+  const { encoded, truth } = generate(size);
   const lines = ['task,worker,label'];
-  for (let i = 0; i < encoded.task.length; i++) lines.push(`task-${encoded.task[i]},worker-${encoded.worker[i]},${names[encoded.label[i]]}`);
+  for (let i = 0; i < encoded.task.length; i++) lines.push(`task-${encoded.task[i]},worker-${encoded.worker[i]},${LABEL_NAMES[encoded.label[i]]}`);
   writeFileSync(path, lines.join('\n') + '\n');
+  if (goldPath) writeFileSync(goldPath, ['task,label', ...Array.from(truth, (k, t) => `task-${t},${LABEL_NAMES[k]}`)].join('\n') + '\n');
+}
+
+/** Writes the 1M-answer crowd as a CSV and times reading it. */
+function csv(): void {
+  const path = join(tmpdir(), `tally-bench-${process.pid}.csv`);
+  writeCrowdCsv(path);
   try {
     const f0 = process.resourceUsage().minorPageFault;
     const c0 = process.cpuUsage();
@@ -162,6 +170,8 @@ function main(argv: string[]): void {
   };
   if (argv[0] === '--one') return one(argv[1], argv[2] as CategoricalMethod);
   if (argv[0] === '--csv-one') return csv();
+  // the 1M crowd and its truth as files, e.g. to time `tally aggregate` end to end
+  if (argv[0] === '--write-csv') return writeCrowdCsv(argv[1], argv[2]);
   const sizes = (arg('--sizes') ?? '100k,1M,10M').split(',');
   const only = arg('--methods')?.split(',') as CategoricalMethod[] | undefined;
   const repeat = Math.max(1, Number(arg('--repeat') ?? 1));
